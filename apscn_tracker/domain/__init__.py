@@ -1,0 +1,1 @@
+"""The pure core: dates in, decisions out. No clock, database, network or files."""
