@@ -71,9 +71,7 @@ def test_counting_back_between_start_and_result_gives_a_nonnegative_count(start:
 
 
 @given(dates, negative)
-def test_counting_back_a_negative_count_depends_on_whether_start_is_a_working_day(
-    start: date, n: int
-) -> None:
+def test_counting_back_a_negative_count_depends_on_whether_start_is_a_working_day(start: date, n: int) -> None:
     # Days are counted in (start, end]: going back, the end is the result and start itself is counted when
     # it is a working day, the result is not.
     expected = n if CAL.is_working_day(start) else n + 1
@@ -107,9 +105,7 @@ def test_from_a_working_day_any_counts_compose(start: date, a: int, b: int) -> N
 
 
 @given(dates, positive)
-def test_going_forward_then_back_from_a_closed_day_lands_on_the_previous_working_day(
-    start: date, n: int
-) -> None:
+def test_going_forward_then_back_from_a_closed_day_lands_on_the_previous_working_day(start: date, n: int) -> None:
     # Mixed signs do not compose from a non-working day: the start counts as day 0 but is not a working day.
     back = CAL.add_working_days(CAL.add_working_days(start, n), -n)
     assert back == (start if CAL.is_working_day(start) else CAL.previous_working_day(start))
@@ -153,9 +149,7 @@ def test_a_configured_calendar_agrees_with_the_reference_too(
     # Remove a January or February statute holiday (the same under both policies) of some years, and close a
     # few random days.
     removed = {CAL.holidays(y)[1].day for y in removed_years}
-    cal = StateCalendar(
-        extra_closures=set(extra) - removed, removed_closures=removed, collision_policy=policy
-    )
+    cal = StateCalendar(extra_closures=set(extra) - removed, removed_closures=removed, collision_policy=policy)
     ref = Reference(cal)
     assert cal.add_working_days(start, n) == ref.add(start, n)
     end = start + timedelta(days=n)

@@ -269,12 +269,7 @@ class StateCalendar:
         if ys == ye:
             return bisect_right(ds, end.toordinal()) - bisect_right(ds, start.toordinal())
         de = self._days(ye)
-        return (
-            self._cum(ye)
-            + bisect_right(de, end.toordinal())
-            - self._cum(ys)
-            - bisect_right(ds, start.toordinal())
-        )
+        return self._cum(ye) + bisect_right(de, end.toordinal()) - self._cum(ys) - bisect_right(ds, start.toordinal())
 
     def next_working_day(self, d: date) -> date:
         """The first working day strictly after ``d``."""
@@ -370,9 +365,7 @@ def _as_date(value: object, what: str) -> date:
     return date(value.year, value.month, value.day)
 
 
-def expected_enabled_by(
-    cal: StateCalendar, requested_on: date, window: int = ACTIVATION_WORKING_DAYS
-) -> date:
+def expected_enabled_by(cal: StateCalendar, requested_on: date, window: int = ACTIVATION_WORKING_DAYS) -> date:
     """When a connection requested on ``requested_on`` should be enabled: ``window`` working days later."""
     return cal.add_working_days(requested_on, window)
 

@@ -1,0 +1,1 @@
+"""The ``apscn`` command: thin shells over ``apscn_tracker.services``. Heavy imports stay inside commands."""

@@ -1,0 +1,91 @@
+"""The root of ``apscn``. Each command group lives in its own module and registers itself here."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from apscn_tracker import __version__
+from apscn_tracker.cli import district, renewal, status, vendor
+from apscn_tracker.cli.common import ApscnGroup, JsonOpt, TodayOpt, emit_json, make_app
+
+app = typer.Typer(
+    cls=ApscnGroup,
+    name="apscn",
+    help="Track Arkansas districts' yearly APSCN eSchoolPLUS API requests and chase them before June 30.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"apscn-tracker {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Track Arkansas districts' yearly APSCN eSchoolPLUS API requests and chase them before June 30.
+
+    The ledger lives in APSCN_HOME (or APSCN_DATABASE_URL); APSCN_TODAY sets the date for rehearsals.
+    """
+
+
+@app.command()
+def init(
+    demo: Annotated[bool, typer.Option("--demo", help="Also fill a realistic current school year.")] = False,
+    today: TodayOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create or upgrade the ledger; seed Xello and the bundled roster of Arkansas districts."""
+    from apscn_tracker.services.setup import init as run_init
+
+    ctx = make_app(today)
+    result = run_init(ctx, demo=demo)
+    if as_json:
+        emit_json(result)
+        return
+    r = result["roster"]
+    typer.echo(
+        f"ledger ready ({result['dialect']}); roster: {r['added']} added, {r['updated']} updated, "
+        f"{r['unchanged']} unchanged" + ("; Xello added" if result["xello_seeded"] else "")
+    )
+    if demo:
+        typer.echo(
+            "demo: " + ", ".join(f"{n} {k}" for k, n in sorted(result["demo"].items())) + " - try `apscn status`"
+        )
+
+
+district.register(app)
+vendor.register(app)
+renewal.register(app)
+status.register(app)
+
+
+def _register_optional() -> None:
+    """Command groups that arrive with later features register themselves if present."""
+    import importlib
+
+    for name in ("outbox", "tick", "report", "scheduler", "doctor", "db"):
+        try:
+            module = importlib.import_module(f"apscn_tracker.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"apscn_tracker.cli.{name}":
+                raise
+            continue
+        module.register(app)
+
+
+_register_optional()
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,170 @@
+"""apscn connect | request | enable | confirm | correct | retire"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from apscn_tracker.cli.common import JsonOpt, TodayOpt, VendorOpt, YearOpt, emit_json, make_app, parse_day
+
+LeaArg = Annotated[str, typer.Argument(help="7-digit LEA code.")]
+OnOpt = Annotated[str | None, typer.Option("--on", help="Date it happened (default: today).", show_default=False)]
+NoteOpt = Annotated[str | None, typer.Option("--note", help="A note kept in the history.")]
+
+
+def _done(result: dict[str, Any], as_json: bool, what: str) -> None:
+    if as_json:
+        emit_json(result)
+        return
+    line = f"{result['lea']} {result['vendor']} {result['school_year']}: {what}"
+    if what == "requested":
+        line += f" on {result['requested_on']}; APSCN should enable it by {result['expected_enabled_by']}"
+    elif what == "enabled":
+        line += f" on {result['enabled_on']} ({result['working_days_to_enable']} working days); {result['next_step']}"
+    elif what == "confirmed":
+        line += f" on {result['confirmed_on']}: details sent to the Onboarding Manager"
+    typer.echo(line)
+
+
+def connect(
+    lea: Annotated[str | None, typer.Argument(help="7-digit LEA code (or --all).", show_default=False)] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every district without a connection to this vendor.")] = False,
+    vendor: VendorOpt = "Xello",
+    method: Annotated[
+        str | None,
+        typer.Option(help="api (APSCN, renewed yearly) or sftp (scripted upload).", show_default=False),
+    ] = None,
+    course_planning: Annotated[
+        bool, typer.Option("--course-planning", help="Uses Xello course planning (implies sftp).")
+    ] = False,
+    today: TodayOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Connect a district to a vendor (API through APSCN, or SFTP upload for course planning)."""
+    from apscn_tracker.services.connections import connect as run
+
+    r = run(
+        make_app(today),
+        lea=lea,
+        vendor=vendor,
+        method=method,
+        course_planning=course_planning,
+        all_districts=all_,
+    )
+    if as_json:
+        emit_json(r)
+    elif all_:
+        typer.echo(f"connected {r['connected']} districts to {r['vendor']} by {r['method']}")
+    else:
+        typer.echo(f"{r['lea']} {r['district']}: connected to {r['vendor']} by {r['method']}")
+
+
+def request(
+    lea: LeaArg,
+    vendor: VendorOpt = "Xello",
+    year: YearOpt = None,
+    on: OnOpt = None,
+    note: NoteOpt = None,
+    today: TodayOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record that the district submitted "APSCN: eSchoolPLUS API Request" (--year next for an advance one)."""
+    from apscn_tracker.services.renewals import record_request
+
+    _done(
+        record_request(make_app(today), lea=lea, vendor=vendor, year=year, on=parse_day(on, "--on"), note=note),
+        as_json,
+        "requested",
+    )
+
+
+def enable(
+    lea: LeaArg,
+    vendor: VendorOpt = "Xello",
+    year: YearOpt = None,
+    on: OnOpt = None,
+    note: NoteOpt = None,
+    today: TodayOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record that APSCN enabled the API connection."""
+    from apscn_tracker.services.renewals import record_enabled
+
+    _done(
+        record_enabled(make_app(today), lea=lea, vendor=vendor, year=year, on=parse_day(on, "--on"), note=note),
+        as_json,
+        "enabled",
+    )
+
+
+def confirm(
+    lea: LeaArg,
+    vendor: VendorOpt = "Xello",
+    year: YearOpt = None,
+    on: OnOpt = None,
+    note: NoteOpt = None,
+    today: TodayOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record that the connection details were sent to the vendor's Onboarding Manager."""
+    from apscn_tracker.services.renewals import record_confirmed
+
+    _done(
+        record_confirmed(make_app(today), lea=lea, vendor=vendor, year=year, on=parse_day(on, "--on"), note=note),
+        as_json,
+        "confirmed",
+    )
+
+
+def correct(
+    lea: LeaArg,
+    vendor: VendorOpt = "Xello",
+    year: YearOpt = None,
+    requested_on: Annotated[str | None, typer.Option(help="The right request date.")] = None,
+    enabled_on: Annotated[str | None, typer.Option(help="The right enable date.")] = None,
+    confirmed_on: Annotated[str | None, typer.Option(help="The right confirm date.")] = None,
+    undo: Annotated[str | None, typer.Option(help="Undo a step recorded by mistake: request, enable, confirm.")] = None,
+    note: Annotated[str | None, typer.Option(help="Why (required).")] = None,
+    today: TodayOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fix a wrong date or undo a step; the old record stays in the history."""
+    from apscn_tracker.services.renewals import correct as run
+
+    r = run(
+        make_app(today),
+        lea=lea,
+        vendor=vendor,
+        year=year,
+        requested_on=parse_day(requested_on, "--requested-on"),
+        enabled_on=parse_day(enabled_on, "--enabled-on"),
+        confirmed_on=parse_day(confirmed_on, "--confirmed-on"),
+        undo=undo,
+        note=note,
+    )
+    if as_json:
+        emit_json(r)
+        return
+    c = r["correction"]
+    what = f"undid {c['undo'].replace('_on', '')}" if "undo" in c else f"{c['field']} {c['old']} -> {c['new']}"
+    typer.echo(f"{r['lea']} {r['vendor']} {r['school_year']}: corrected ({what})")
+
+
+def retire(
+    lea: LeaArg,
+    vendor: VendorOpt = "Xello",
+    note: NoteOpt = None,
+    today: TodayOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stop tracking a connection; its history stays."""
+    from apscn_tracker.services.connections import retire as run
+
+    r = run(make_app(today), lea=lea, vendor=vendor, note=note)
+    emit_json(r) if as_json else typer.echo(f"{r['lea']} {r['vendor']}: retired on {r['retired_on']}")
+
+
+def register(app: typer.Typer) -> None:
+    for fn in (connect, request, enable, confirm, correct, retire):
+        app.command()(fn)

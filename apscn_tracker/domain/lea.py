@@ -1,0 +1,36 @@
+"""Arkansas LEA codes: 7 digits = county (2) + district (2) + school (3).
+
+District-level codes end in ``000``; open-enrollment charters seen in ADE listings end in ``700``.
+Other school parts are accepted with a warning (an observed pattern, not a documented rule).
+"""
+
+from __future__ import annotations
+
+import re
+
+_DIGITS = re.compile(r"^\d{7}$")
+
+
+class LeaError(ValueError):
+    pass
+
+
+def normalize_lea(text: str) -> tuple[str, list[str]]:
+    """Return the 7-digit code and warnings. Accepts ``AR-0401000`` (NCES ST_LEAID) and a 6-digit code
+    whose leading zero a spreadsheet dropped."""
+    raw = (text or "").strip()
+    warnings: list[str] = []
+    code = raw[3:] if raw.upper().startswith("AR-") else raw
+    if code.isdigit() and len(code) == 6:
+        warnings.append(f"LEA {raw!r} has 6 digits; read as 0{code} (a spreadsheet drops leading zeros)")
+        code = "0" + code
+    if not _DIGITS.match(code):
+        raise LeaError(f"LEA code {raw!r} must be 7 digits (county, district, school), like 6001000")
+    county = int(code[:2])
+    if not 1 <= county <= 75:
+        raise LeaError(f"LEA code {code}: county digits {code[:2]} are not an Arkansas county (01-75)")
+    if code[4:] not in ("000", "700"):
+        warnings.append(
+            f"LEA {code}: school part {code[4:]} is neither 000 (district) nor 700 (charter); check the code"
+        )
+    return code, warnings

@@ -1,0 +1,179 @@
+"""Roster files, parsed and validated in full before anything is written.
+
+Two formats are read:
+- the project's own CSV: ``lea_code``, ``name`` required; ``county``, ``contact_name``, ``contact_email``,
+  ``contact_role`` optional; a district with several contacts takes several rows;
+- the NCES Common Core of Data LEA directory: ``ST_LEAID`` (``AR-`` + LEA code), ``LEA_NAME`` and a county
+  column (``CONAME``, ``COUNTY_NAME`` or ``NMCNTY``); rows of other states are skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+
+from apscn_tracker.domain.lea import LeaError, normalize_lea
+
+MAX_FIELD = 200
+MAX_ROWS = 200_000
+_EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[A-Za-z]{2,}$")
+_FORMULA_START = ("=", "+", "@", "\t", "\r")
+_COUNTY_COLUMNS = ("county", "coname", "county_name", "nmcnty")
+
+
+class RosterError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class RosterContact:
+    email: str
+    name: str | None = None
+    role: str | None = None
+
+
+@dataclass
+class RosterDistrict:
+    lea: str
+    name: str
+    county: str | None = None
+    contacts: list[RosterContact] = field(default_factory=list)
+    source: str | None = None
+
+
+@dataclass
+class Roster:
+    districts: list[RosterDistrict]
+    warnings: list[str]
+    format: str
+    skipped: int = 0  # rows of other states (NCES files)
+
+
+def decode(data: bytes) -> tuple[str, list[str]]:
+    """UTF-8 (with or without BOM); Windows-1252 (Excel's "CSV") as a fallback, with a warning."""
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        try:
+            return data.decode("cp1252"), [
+                f"the file is not UTF-8 (byte {exc.start}); read as Windows-1252 - check accented names"
+            ]
+        except UnicodeDecodeError:
+            raise RosterError("the file is neither UTF-8 nor Windows-1252 text; save it as CSV UTF-8") from None
+
+
+def clean_text(value: str | None, what: str, limit: int = MAX_FIELD) -> str | None:
+    """A single-line text field, or None when empty. Refuses control characters and formula-like cells."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise RosterError(f"{what} contains a line break or control character")
+    if len(text) > limit:
+        raise RosterError(f"{what} is longer than {limit} characters")
+    if text.startswith(_FORMULA_START) or (text.startswith("-") and not text[1:2].isalnum()):
+        raise RosterError(f"{what} {text[:30]!r} looks like a spreadsheet formula; remove the leading sign")
+    return text
+
+
+def clean_email(value: str | None, what: str = "email") -> str | None:
+    text = clean_text(value, what)
+    if text is None:
+        return None
+    if len(text) > 254 or not _EMAIL.match(text):
+        raise RosterError(f"{what} {text!r} is not an email address like name@district.k12.ar.us")
+    return text.lower()
+
+
+def _header_map(fieldnames: list[str]) -> dict[str, str]:
+    return {(name or "").strip().lower(): name for name in fieldnames}
+
+
+def parse_roster(data: bytes) -> Roster:
+    text, warnings = decode(data)
+    if "\x00" in text:
+        raise RosterError("the file contains NUL bytes; is it a spreadsheet (.xlsx) rather than CSV?")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise RosterError(f"not a readable CSV file: {exc}") from None
+    if not fieldnames:
+        raise RosterError("the file is empty; expected a header row with lea_code,name")
+    cols = _header_map(list(fieldnames))
+    if "st_leaid" in cols and "lea_name" in cols:
+        fmt, lea_col, name_col = "nces", cols["st_leaid"], cols["lea_name"]
+    elif "lea_code" in cols and "name" in cols:
+        fmt, lea_col, name_col = "apscn", cols["lea_code"], cols["name"]
+    else:
+        raise RosterError(
+            "unknown columns "
+            + ", ".join(repr(c) for c in fieldnames[:8])
+            + ": expected lea_code,name[,county,contact_name,contact_email,contact_role] "
+            "or the NCES CCD LEA directory (ST_LEAID, LEA_NAME)"
+        )
+    county_col = next((cols[c] for c in _COUNTY_COLUMNS if c in cols), None)
+    by_lea: dict[str, RosterDistrict] = {}
+    errors: list[str] = []
+    skipped = 0
+    try:
+        for index, row in enumerate(reader):
+            line = index + 2
+            if index >= MAX_ROWS:
+                raise RosterError(f"more than {MAX_ROWS} rows; split the file")
+            if None in row:
+                errors.append(f"line {line}: more cells than header columns")
+                continue
+            raw_lea = (row.get(lea_col) or "").strip()
+            if fmt == "nces" and not raw_lea.upper().startswith("AR-"):
+                skipped += 1
+                continue
+            if not raw_lea and not any((v or "").strip() for v in row.values()):
+                continue  # blank line
+            try:
+                lea, lea_warnings = normalize_lea(raw_lea)
+                warnings.extend(f"line {line}: {w}" for w in lea_warnings)
+                name = clean_text(row.get(name_col), "name")
+                if name is None:
+                    raise RosterError(f"LEA {lea} has no name")
+                county = clean_text(row.get(county_col), "county") if county_col else None
+                email = clean_email(row.get(cols.get("contact_email", ""), None), "contact_email")
+                contact_name = clean_text(row.get(cols.get("contact_name", ""), None), "contact_name")
+                role = clean_text(row.get(cols.get("contact_role", ""), None), "contact_role")
+                source = clean_text(row.get(cols.get("source", ""), None), "source", 2000) if fmt == "apscn" else None
+            except (LeaError, RosterError) as exc:
+                errors.append(f"line {line}: {exc}")
+                continue
+            if (contact_name or role) and not email:
+                errors.append(f"line {line}: a contact needs contact_email")
+                continue
+            current = by_lea.get(lea)
+            if current is None:
+                current = by_lea[lea] = RosterDistrict(lea=lea, name=name, county=county, source=source)
+            elif current.name != name or (county and current.county and county != current.county):
+                errors.append(
+                    f"line {line}: LEA {lea} appears again as {name!r}; it was {current.name!r} "
+                    "(a district takes several rows only for several contacts)"
+                )
+                continue
+            elif not email:
+                warnings.append(f"line {line}: LEA {lea} is listed twice")
+            if county and not current.county:
+                current.county = county
+            if email:
+                if any(c.email == email for c in current.contacts):
+                    warnings.append(f"line {line}: contact {email} is listed twice for {lea}")
+                else:
+                    current.contacts.append(RosterContact(email=email, name=contact_name, role=role))
+    except csv.Error as exc:
+        raise RosterError(f"not a readable CSV file: {exc}") from None
+    if errors:
+        more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
+        raise RosterError(errors[0] + more)
+    if not by_lea:
+        raise RosterError("the file has no district rows")
+    return Roster(districts=list(by_lea.values()), warnings=warnings, format=fmt, skipped=skipped)

@@ -1,0 +1,119 @@
+"""SQLModel tables. Current state (districts, connections, renewals) is a projection of ``event``.
+
+Times are naive UTC; effective dates (``requested_on`` ...) are plain dates on the state calendar.
+School years are stored as their start year (2026 = 2026-27).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class District(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    lea_code: str = Field(max_length=7, unique=True, index=True)
+    name: str
+    county: str | None = None
+    source: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Contact(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    district_id: int = Field(foreign_key="district.id", index=True, ondelete="CASCADE")
+    name: str | None = None
+    email: str
+    role: str | None = None
+    __table_args__ = (UniqueConstraint("district_id", "email", name="uq_contact_district_email"),)
+
+
+class Vendor(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    onboarding_name: str | None = None
+    onboarding_email: str | None = None
+    created_at: datetime
+
+
+class Connection(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    district_id: int = Field(foreign_key="district.id")
+    vendor_id: int = Field(foreign_key="vendor.id", index=True)
+    method: str = Field(max_length=8)  # api | sftp
+    course_planning: bool = False
+    retired_on: date | None = None
+    created_on: date
+    __table_args__ = (UniqueConstraint("district_id", "vendor_id", name="uq_connection_district_vendor"),)
+
+
+class Renewal(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="connection.id")
+    school_year: int
+    requested_on: date | None = None
+    expected_enabled_by: date | None = None
+    enabled_on: date | None = None
+    confirmed_on: date | None = None
+    disconnected_on: date | None = None
+    __table_args__ = (
+        UniqueConstraint("connection_id", "school_year", name="uq_renewal_connection_year"),
+        Index("ix_renewal_year", "school_year"),
+    )
+
+
+class Event(SQLModel, table=True):
+    """Append-only history. Never updated or deleted; a correction is a new event."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime  # when it was recorded (UTC)
+    effective_on: date | None = None  # the effective date (requested_on, enabled_on ...)
+    kind: str = Field(max_length=40)
+    district_id: int | None = Field(default=None, foreign_key="district.id")
+    vendor_id: int | None = Field(default=None, foreign_key="vendor.id")
+    school_year: int | None = None
+    actor: str
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    data: str | None = Field(default=None, sa_column=Column(Text))  # JSON
+    __table_args__ = (Index("ix_event_district", "district_id", "id"),)
+
+
+class Outbox(SQLModel, table=True):
+    """One rendered email; ``key`` is the idempotency key and the lock of claim-then-send."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=200)
+    kind: str = Field(max_length=40)
+    district_id: int | None = Field(default=None, foreign_key="district.id")
+    vendor_id: int | None = Field(default=None, foreign_key="vendor.id")
+    school_year: int | None = None
+    to_addrs: str = Field(sa_column=Column(Text, nullable=False))  # comma-separated
+    cc_addrs: str = Field(default="", sa_column=Column(Text, nullable=False))
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    body_text: str = Field(sa_column=Column(Text, nullable=False))
+    body_html: str = Field(sa_column=Column(Text, nullable=False))
+    message_id: str = Field(max_length=250)
+    status: str = Field(default="pending", max_length=10)  # pending | sending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime
+    claimed_at: datetime | None = None
+    claimed_by: str | None = None
+    created_at: datetime
+    sent_at: datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+
+class TickRun(SQLModel, table=True):
+    """The heartbeat: one row per tick, so ``doctor`` can say when the loop last ran."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    today: date
+    started_at: datetime
+    finished_at: datetime | None = None
+    ok: bool = False
+    counts: str | None = Field(default=None, sa_column=Column(Text))  # JSON
+    error: str | None = Field(default=None, sa_column=Column(Text))

@@ -1,0 +1,93 @@
+"""Keyword-only query functions. Each takes an explicit session; callers own the transaction."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from apscn_tracker.errors import NotFound
+from apscn_tracker.ledger.models import Connection, Contact, District, Event, Renewal, Vendor
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
+    return f" Did you mean {' or '.join(close)}?" if close else ""
+
+
+def get_district(session: Session, *, lea: str) -> District:
+    from apscn_tracker.domain.lea import LeaError, normalize_lea
+
+    try:
+        code, _ = normalize_lea(lea)
+    except LeaError:
+        code = lea.strip()
+    found = session.scalars(select(District).where(District.lea_code == code)).first()
+    if found is None:
+        like = session.execute(
+            select(District.lea_code, District.name)
+            .where((District.lea_code.like(code[:4] + "%")) | (func.lower(District.name).like(f"%{lea.lower()}%")))
+            .limit(3)
+        ).all()
+        hint = (" Did you mean " + " or ".join(f"{c} ({n})" for c, n in like) + "?") if like else ""
+        raise NotFound(f"no district with LEA {lea!r}.{hint} (`apscn district list` shows them all)")
+    return found
+
+
+def get_vendor(session: Session, *, name: str) -> Vendor:
+    found = session.scalars(select(Vendor).where(func.lower(Vendor.name) == name.strip().lower())).first()
+    if found is None:
+        names = list(session.execute(select(Vendor.name)).scalars())
+        raise NotFound(f"no vendor named {name!r}.{_suggest(name, names)} (`apscn vendor add NAME` adds one)")
+    return found
+
+
+def find_connection(session: Session, *, district_id: int, vendor_id: int) -> Connection | None:
+    return session.scalars(
+        select(Connection).where(Connection.district_id == district_id, Connection.vendor_id == vendor_id)
+    ).first()
+
+
+def find_renewal(session: Session, *, connection_id: int, school_year: int) -> Renewal | None:
+    return session.scalars(
+        select(Renewal).where(Renewal.connection_id == connection_id, Renewal.school_year == school_year)
+    ).first()
+
+
+def contacts_of(session: Session, *, district_id: int) -> list[Contact]:
+    return list(session.scalars(select(Contact).where(Contact.district_id == district_id).order_by(Contact.id)))
+
+
+def add_event(
+    session: Session,
+    *,
+    kind: str,
+    actor: str,
+    district_id: int | None = None,
+    vendor_id: int | None = None,
+    school_year: int | None = None,
+    effective_on: date | None = None,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Event:
+    ev = Event(
+        at=utcnow(),
+        effective_on=effective_on,
+        kind=kind,
+        district_id=district_id,
+        vendor_id=vendor_id,
+        school_year=school_year,
+        actor=actor,
+        note=note,
+        data=json.dumps(data, sort_keys=True, default=str) if data else None,
+    )
+    session.add(ev)
+    return ev

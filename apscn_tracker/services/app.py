@@ -1,0 +1,51 @@
+"""The context every use case runs in: settings, today's date, the actor, the ledger (opened lazily)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from datetime import date
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from apscn_tracker.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from apscn_tracker.domain.calendar import StateCalendar
+    from apscn_tracker.ledger.db import Ledger
+
+
+def default_actor() -> str:
+    try:
+        return os.environ.get("APSCN_ACTOR") or getpass.getuser()
+    except Exception:  # no user name on this system
+        return "unknown"
+
+
+class App:
+    def __init__(self, settings: Settings, *, today: date | None = None, actor: str | None = None):
+        self.settings = settings
+        self.today = today or settings.today or date.today()
+        self.actor = actor or default_actor()
+        self._ledger: Ledger | None = None
+
+    @classmethod
+    def from_env(cls, *, today: date | None = None, **overrides) -> App:
+        return cls(load_settings(**overrides), today=today)
+
+    @property
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            from apscn_tracker.ledger.db import open_ledger
+
+            self._ledger = open_ledger(self.settings)
+        return self._ledger
+
+    @cached_property
+    def calendar(self) -> StateCalendar:
+        return self.settings.calendar()
+
+    def close(self) -> None:
+        if self._ledger is not None:
+            self._ledger.dispose()
+            self._ledger = None

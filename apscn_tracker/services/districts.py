@@ -1,0 +1,190 @@
+"""Districts and their contacts: add, edit, list, show."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from apscn_tracker.domain.lea import LeaError, normalize_lea
+from apscn_tracker.domain.roster import RosterError, clean_email, clean_text
+from apscn_tracker.errors import UserError
+from apscn_tracker.ledger import queries as q
+from apscn_tracker.ledger.models import Connection, Contact, District, Vendor
+from apscn_tracker.services.app import App
+
+
+def _lea(text: str) -> tuple[str, list[str]]:
+    try:
+        return normalize_lea(text)
+    except LeaError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _text(value: str | None, what: str) -> str | None:
+    try:
+        return clean_text(value, what)
+    except RosterError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _emails(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for value in values or []:
+        try:
+            email = clean_email(value)
+        except RosterError as exc:
+            raise UserError(str(exc)) from None
+        if email and email not in out:
+            out.append(email)
+    return out
+
+
+def add_district(
+    app: App,
+    *,
+    lea: str,
+    name: str,
+    county: str | None = None,
+    emails: list[str] | None = None,
+    contact_name: str | None = None,
+    contact_role: str | None = None,
+) -> dict[str, Any]:
+    code, warnings = _lea(lea)
+    clean_name = _text(name, "name")
+    if not clean_name:
+        raise UserError("a district needs a name")
+    clean_county = _text(county, "county")
+    addresses = _emails(emails)
+    cname, crole = _text(contact_name, "contact name"), _text(contact_role, "contact role")
+    with app.ledger.transaction() as s:
+        existing = s.scalars(select(District).where(District.lea_code == code)).first()
+        if existing is not None:
+            raise UserError(f"LEA {code} is already {existing.name}; use `apscn district edit {code}` to change it")
+        now = q.utcnow()
+        d = District(lea_code=code, name=clean_name, county=clean_county, created_at=now, updated_at=now)
+        s.add(d)
+        s.flush()
+        for email in addresses:
+            s.add(Contact(district_id=d.id, email=email, name=cname, role=crole))
+        q.add_event(
+            s,
+            kind="district_added",
+            actor=app.actor,
+            district_id=d.id,
+            data={"name": clean_name, "county": clean_county, "contacts": addresses},
+        )
+    return {
+        "lea": code,
+        "name": clean_name,
+        "county": clean_county,
+        "contacts": addresses,
+        "warnings": warnings,
+    }
+
+
+def edit_district(
+    app: App,
+    *,
+    lea: str,
+    name: str | None = None,
+    county: str | None = None,
+    emails: list[str] | None = None,
+    add_emails: list[str] | None = None,
+    remove_emails: list[str] | None = None,
+    contact_name: str | None = None,
+    contact_role: str | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Change a district. ``emails`` replaces the contact list; ``add_emails``/``remove_emails`` adjust it."""
+    new_name, new_county = _text(name, "name"), _text(county, "county")
+    replace = _emails(emails) if emails else None
+    adding, removing = _emails(add_emails), _emails(remove_emails)
+    cname, crole = _text(contact_name, "contact name"), _text(contact_role, "contact role")
+    if not any([new_name, new_county, replace, adding, removing, cname, crole]):
+        raise UserError("nothing to change: give --name, --county, --email, --add-email or --remove-email")
+    with app.ledger.transaction() as s:
+        d = q.get_district(s, lea=lea)
+        contacts = {c.email: c for c in q.contacts_of(s, district_id=d.id)}
+        missing = [e for e in removing if e not in contacts]
+        if missing:
+            raise UserError(f"{d.lea_code} has no contact {missing[0]}; its contacts: {', '.join(contacts) or 'none'}")
+        changes: dict[str, Any] = {}
+        if new_name and new_name != d.name:
+            changes["name"] = [d.name, new_name]
+            d.name = new_name
+        if new_county and new_county != d.county:
+            changes["county"] = [d.county, new_county]
+            d.county = new_county
+        target = list(contacts)
+        if replace is not None:
+            target = replace
+        target = [e for e in target if e not in removing] + [e for e in adding if e not in target]
+        gone = [e for e in contacts if e not in target]
+        added = [e for e in target if e not in contacts]
+        if gone:
+            s.execute(delete(Contact).where(Contact.district_id == d.id, Contact.email.in_(gone)))
+            changes["contacts_removed"] = gone
+        for email in added:
+            s.add(Contact(district_id=d.id, email=email, name=cname, role=crole))
+        if added:
+            changes["contacts_added"] = added
+        if (cname or crole) and not added:
+            for c in contacts.values():
+                if c.email in target:
+                    c.name, c.role = cname or c.name, crole or c.role
+            changes["contact_details"] = {"name": cname, "role": crole}
+        if not changes:
+            raise UserError(f"{d.lea_code} already has those values; nothing changed")
+        d.updated_at = q.utcnow()
+        q.add_event(s, kind="district_edited", actor=app.actor, district_id=d.id, note=note, data=changes)
+        return {"lea": d.lea_code, "name": d.name, "county": d.county, "contacts": target, "changes": changes}
+
+
+def list_districts(app: App) -> list[dict[str, Any]]:
+    with app.ledger.transaction() as s:
+        contacts = select(Contact.district_id, func.count().label("n")).group_by(Contact.district_id).subquery()
+        conns = (
+            select(Connection.district_id, func.count().label("n"))
+            .where(Connection.retired_on.is_(None))
+            .group_by(Connection.district_id)
+            .subquery()
+        )
+        rows = s.execute(
+            select(District.lea_code, District.name, District.county, contacts.c.n, conns.c.n)
+            .outerjoin(contacts, contacts.c.district_id == District.id)
+            .outerjoin(conns, conns.c.district_id == District.id)
+            .order_by(District.lea_code)
+        ).all()
+    return [
+        {"lea": lea, "name": name, "county": county, "contacts": nc or 0, "connections": nk or 0}
+        for lea, name, county, nc, nk in rows
+    ]
+
+
+def show_district(app: App, *, lea: str) -> dict[str, Any]:
+    with app.ledger.transaction() as s:
+        d = q.get_district(s, lea=lea)
+        contacts = [{"name": c.name, "email": c.email, "role": c.role} for c in q.contacts_of(s, district_id=d.id)]
+        connections = [
+            {
+                "vendor": vname,
+                "method": c.method,
+                "course_planning": c.course_planning,
+                "retired_on": c.retired_on.isoformat() if c.retired_on else None,
+            }
+            for c, vname in s.execute(
+                select(Connection, Vendor.name)
+                .join(Vendor, Vendor.id == Connection.vendor_id)
+                .where(Connection.district_id == d.id)
+                .order_by(Vendor.name)
+            ).all()
+        ]
+        return {
+            "lea": d.lea_code,
+            "name": d.name,
+            "county": d.county,
+            "source": d.source,
+            "contacts": contacts,
+            "connections": connections,
+        }

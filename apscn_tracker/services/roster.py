@@ -1,0 +1,163 @@
+"""Roster import: validate the whole file first, then write every row in one transaction (or none)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+
+from apscn_tracker.domain.roster import Roster, RosterError, parse_roster
+from apscn_tracker.errors import UserError
+from apscn_tracker.ledger import queries as q
+from apscn_tracker.ledger.models import Contact, District, Event
+from apscn_tracker.services.app import App
+
+
+def read_roster(path: Path) -> Roster:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"no file {path}") from None
+    except IsADirectoryError:
+        raise UserError(f"{path} is a folder; give a CSV file") from None
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return parse_roster(data)
+    except RosterError as exc:
+        raise UserError(f"{path.name}: {exc}; nothing was imported") from None
+
+
+def import_roster(app: App, *, path: Path, dry_run: bool = False, source: str | None = None) -> dict[str, Any]:
+    roster = read_roster(path)
+    return apply_roster(app, roster=roster, dry_run=dry_run, origin=path.name, source=source)
+
+
+def apply_roster(
+    app: App, *, roster: Roster, dry_run: bool = False, origin: str = "roster", source: str | None = None
+) -> dict[str, Any]:
+    """Set-based: one read of what exists, bulk inserts and updates, one event per change."""
+    added: list[dict[str, Any]] = []
+    renamed: list[dict[str, Any]] = []
+    new_contacts: list[tuple[str, Any]] = []
+    with app.ledger.transaction() as s:
+        existing = {
+            lea: (did, name, county)
+            for did, lea, name, county in s.execute(
+                select(District.id, District.lea_code, District.name, District.county)
+            )
+        }
+        known_contacts = {(i, e) for i, e in s.execute(select(Contact.district_id, Contact.email))}
+        now = q.utcnow()
+        for d in roster.districts:
+            row = existing.get(d.lea)
+            if row is None:
+                added.append(
+                    {
+                        "lea_code": d.lea,
+                        "name": d.name,
+                        "county": d.county,
+                        "source": d.source or source,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+                new_contacts.extend((d.lea, c) for c in d.contacts)
+                continue
+            did, name, county = row
+            if d.name != name or (d.county and d.county != county):
+                renamed.append(
+                    {
+                        "b_id": did,
+                        "lea": d.lea,
+                        "old": name,
+                        "name": d.name,
+                        "county": d.county or county,
+                        "old_county": county,
+                    }
+                )
+            new_contacts.extend((d.lea, c) for c in d.contacts if (did, c.email) not in known_contacts)
+        summary = {
+            "file": origin,
+            "format": roster.format,
+            "districts": len(roster.districts),
+            "added": len(added),
+            "updated": len(renamed),
+            "contacts_added": len(new_contacts),
+            "unchanged": len(roster.districts) - len(added) - len(renamed),
+            "skipped_other_states": roster.skipped,
+            "warnings": roster.warnings,
+            "dry_run": dry_run,
+            "changes": [f"add {a['lea_code']} {a['name']}" for a in added]
+            + [f"rename {r['lea']} {r['old']!r} -> {r['name']!r}" for r in renamed],
+        }
+        if dry_run:
+            s.rollback()
+            return summary
+        if added:
+            s.execute(insert(District), added)
+            ids = dict(
+                s.execute(
+                    select(District.lea_code, District.id).where(District.lea_code.in_([a["lea_code"] for a in added]))
+                ).all()
+            )
+        else:
+            ids = {}
+        if renamed:
+            s.execute(
+                update(District)
+                .where(District.id == bindparam("b_id"))
+                .values(name=bindparam("name"), county=bindparam("county"), updated_at=now)
+                .execution_options(synchronize_session=False),
+                [{"b_id": r["b_id"], "name": r["name"], "county": r["county"]} for r in renamed],
+            )
+        lookup = {lea: did for lea, (did, _, _) in existing.items()} | ids
+        if new_contacts:
+            s.execute(
+                insert(Contact),
+                [
+                    {"district_id": lookup[lea], "email": c.email, "name": c.name, "role": c.role}
+                    for lea, c in new_contacts
+                ],
+            )
+        events = [
+            {
+                "at": now,
+                "kind": "district_added",
+                "district_id": ids[a["lea_code"]],
+                "actor": app.actor,
+                "note": f"from {origin}",
+                "data": None,
+            }
+            for a in added
+        ] + [
+            {
+                "at": now,
+                "kind": "district_edited",
+                "district_id": r["b_id"],
+                "actor": app.actor,
+                "note": f"from {origin}",
+                "data": f'{{"name": ["{_j(r["old"])}", "{_j(r["name"])}"]}}',
+            }
+            for r in renamed
+        ]
+        events.append(
+            {
+                "at": now,
+                "kind": "roster_imported",
+                "district_id": None,
+                "actor": app.actor,
+                "note": f"{origin}: {summary['added']} added, {summary['updated']} updated, "
+                f"{summary['contacts_added']} contacts added",
+                "data": None,
+            }
+        )
+        s.execute(insert(Event), events)
+    return summary
+
+
+def _j(text: str) -> str:
+    import json
+
+    return json.dumps(text)[1:-1]

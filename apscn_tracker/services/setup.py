@@ -1,0 +1,138 @@
+"""``apscn init``: create or upgrade the ledger, seed Xello and the bundled roster; ``--demo`` adds a year."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+
+from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.errors import UserError
+from apscn_tracker.ledger import queries as q
+from apscn_tracker.ledger.models import Renewal
+from apscn_tracker.resources import data_dir
+from apscn_tracker.services import connections, districts, renewals, roster, vendors
+from apscn_tracker.services.app import App
+
+BUNDLED_ROSTER = "arkansas-districts.csv"
+DEMO_SCENARIO = "demo-scenario.toml"
+
+
+def init(app: App, *, demo: bool = False) -> dict[str, Any]:
+    app.settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ledger = app.ledger  # creates the file and applies migrations
+    seeded = vendors.ensure_xello(app)
+    result = roster.apply_roster(app, roster=roster.read_roster(data_dir() / BUNDLED_ROSTER), origin=BUNDLED_ROSTER)
+    out: dict[str, Any] = {
+        "ledger": app.settings.url if not app.settings.database_url else "database url",
+        "dialect": ledger.dialect,
+        "xello_seeded": seeded,
+        "roster": {k: result[k] for k in ("added", "updated", "unchanged")},
+    }
+    if demo:
+        out["demo"] = build_demo(app)
+    return out
+
+
+def _slug(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z]+", ".", ascii_name).strip(".")
+
+
+def build_demo(app: App) -> dict[str, Any]:
+    """A realistic school year around ``app.today``: every status of DESIGN.md appears."""
+    with app.ledger.transaction() as s:
+        if s.scalar(select(func.count()).select_from(Renewal).where(Renewal.requested_on.is_not(None))):
+            raise UserError("this ledger already has requests; build the demo in an empty APSCN_HOME")
+    spec = tomllib.loads((data_dir() / DEMO_SCENARIO).read_text(encoding="utf-8"))
+    vendors.edit_vendor(
+        app, name="Xello", onboarding_email=spec["onboarding_email"], onboarding_name=spec["onboarding_name"]
+    )
+    cal, today = app.calendar, app.today
+    current, previous = SchoolYear.of(today), SchoolYear.of(today).previous
+    counts: dict[str, int] = {}
+    for entry in spec["districts"]:
+        lea, scenario = entry["lea"], entry["scenario"]
+        if entry.get("contact"):
+            who = entry["contact"]
+            districts.edit_district(
+                app,
+                lea=lea,
+                add_emails=[f"{_slug(who)}@{lea}.k12.example"],
+                contact_name=who,
+                contact_role="Data coordinator",
+                note="demo",
+            )
+        if scenario == "scripted":
+            connections.connect(app, lea=lea, vendor="Xello", method="sftp", course_planning=True)
+            counts[scenario] = counts.get(scenario, 0) + 1
+            continue
+        connections.connect(app, lea=lea, vendor="Xello", method="api")
+        _last_year(app, lea, previous, late=scenario in ("late", "lapsed"))
+        _this_year(app, lea, scenario, current, cal, today)
+        counts[scenario] = counts.get(scenario, 0) + 1
+    return counts
+
+
+def _record(app: App, lea: str, sy: SchoolYear, req: date, ena: date | None, conf: date | None) -> None:
+    year = sy.label
+    renewals.record_request(app, lea=lea, year=year, on=req, note="demo")
+    if ena is not None and ena <= app.today:
+        renewals.record_enabled(app, lea=lea, year=year, on=ena)
+        if conf is not None and conf <= app.today:
+            renewals.record_confirmed(app, lea=lea, year=year, on=conf)
+
+
+def _last_year(app: App, lea: str, sy: SchoolYear, *, late: bool) -> None:
+    """Last year: renewed (on time or late), then cut by DIS on June 30."""
+    cal = app.calendar
+    req = cal.on_or_after(date(sy.start, 7, 20) if late else date(sy.start, 6, 2))
+    ena = cal.add_working_days(req, 14 if late else 8)
+    _record(app, lea, sy, req, ena, cal.add_working_days(ena, 2))
+    with app.ledger.transaction() as s:
+        d = q.get_district(s, lea=lea)
+        v = q.get_vendor(s, name="Xello")
+        c = q.find_connection(s, district_id=d.id, vendor_id=v.id)
+        r = q.find_renewal(s, connection_id=c.id, school_year=sy.start)  # type: ignore[union-attr]
+        r.disconnected_on = sy.ends  # type: ignore[union-attr]
+        q.add_event(
+            s,
+            kind="disconnected",
+            actor="scheduler",
+            district_id=d.id,
+            vendor_id=v.id,
+            school_year=sy.start,
+            effective_on=sy.ends,
+            note="annual June 30 disconnect (demo)",
+        )
+
+
+def _this_year(app: App, lea: str, scenario: str, sy: SchoolYear, cal, today: date) -> None:
+    back = lambda n: max(sy.begins, cal.add_working_days(today, -n))  # noqa: E731
+    if scenario == "lapsed":
+        return
+    if scenario == "confirmed_early":
+        req = cal.on_or_after(date(sy.start, 6, 1))
+        ena = cal.add_working_days(req, 7)
+        _record(app, lea, sy, req, ena, cal.add_working_days(ena, 1))
+    elif scenario == "confirmed":
+        req = back(30)
+        ena = cal.add_working_days(req, 9)
+        _record(app, lea, sy, req, ena, cal.add_working_days(ena, 3))
+    elif scenario == "late":
+        req = back(28)
+        ena = cal.add_working_days(req, 15)
+        _record(app, lea, sy, req, ena, cal.add_working_days(ena, 4))
+    elif scenario == "enabled":
+        req = back(14)
+        _record(app, lea, sy, req, cal.add_working_days(req, 8), None)
+    elif scenario == "overdue":
+        _record(app, lea, sy, back(13), None, None)
+    elif scenario == "requested":
+        _record(app, lea, sy, back(3), None, None)
+    else:
+        raise UserError(f"{DEMO_SCENARIO}: unknown scenario {scenario!r}")

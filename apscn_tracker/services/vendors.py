@@ -1,0 +1,113 @@
+"""Vendors (data partners) with their Onboarding Manager."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from apscn_tracker.domain.roster import RosterError, clean_email, clean_text
+from apscn_tracker.errors import UserError
+from apscn_tracker.ledger import queries as q
+from apscn_tracker.ledger.models import Connection, Vendor
+from apscn_tracker.services.app import App
+
+XELLO = {"name": "Xello", "onboarding_name": "Xello Onboarding Manager", "onboarding_email": None}
+
+
+def _clean(name: str | None, email: str | None, manager: str | None) -> tuple[str | None, str | None, str | None]:
+    try:
+        return (
+            clean_text(name, "vendor name"),
+            clean_email(email, "onboarding email"),
+            clean_text(manager, "onboarding name"),
+        )
+    except RosterError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _row(v: Vendor, connections: int = 0) -> dict[str, Any]:
+    return {
+        "name": v.name,
+        "onboarding_name": v.onboarding_name,
+        "onboarding_email": v.onboarding_email,
+        "connections": connections,
+    }
+
+
+def add_vendor(
+    app: App, *, name: str, onboarding_email: str | None = None, onboarding_name: str | None = None
+) -> dict[str, Any]:
+    clean_name, email, manager = _clean(name, onboarding_email, onboarding_name)
+    if not clean_name:
+        raise UserError("a vendor needs a name")
+    with app.ledger.transaction() as s:
+        same = s.scalars(select(Vendor).where(func.lower(Vendor.name) == clean_name.lower())).first()
+        if same is not None:
+            raise UserError(f"vendor {same.name} already exists; use `apscn vendor edit {same.name}`")
+        v = Vendor(name=clean_name, onboarding_email=email, onboarding_name=manager, created_at=q.utcnow())
+        s.add(v)
+        s.flush()
+        q.add_event(
+            s,
+            kind="vendor_added",
+            actor=app.actor,
+            vendor_id=v.id,
+            data={"onboarding_email": email, "onboarding_name": manager},
+        )
+        return _row(v)
+
+
+def edit_vendor(
+    app: App,
+    *,
+    name: str,
+    new_name: str | None = None,
+    onboarding_email: str | None = None,
+    onboarding_name: str | None = None,
+) -> dict[str, Any]:
+    renamed, email, manager = _clean(new_name, onboarding_email, onboarding_name)
+    if not any([renamed, email, manager]):
+        raise UserError("nothing to change: give --name, --onboarding-email or --onboarding-name")
+    with app.ledger.transaction() as s:
+        v = q.get_vendor(s, name=name)
+        changes: dict[str, Any] = {}
+        if renamed and renamed != v.name:
+            clash = s.scalars(
+                select(Vendor).where(func.lower(Vendor.name) == renamed.lower(), Vendor.id != v.id)
+            ).first()
+            if clash is not None:
+                raise UserError(f"vendor {clash.name} already exists")
+            changes["name"], v.name = [v.name, renamed], renamed
+        if email and email != v.onboarding_email:
+            changes["onboarding_email"], v.onboarding_email = [v.onboarding_email, email], email
+        if manager and manager != v.onboarding_name:
+            changes["onboarding_name"], v.onboarding_name = [v.onboarding_name, manager], manager
+        if not changes:
+            raise UserError(f"{v.name} already has those values; nothing changed")
+        q.add_event(s, kind="vendor_edited", actor=app.actor, vendor_id=v.id, data=changes)
+        return _row(v)
+
+
+def list_vendors(app: App) -> list[dict[str, Any]]:
+    with app.ledger.transaction() as s:
+        counts = dict(
+            s.execute(
+                select(Connection.vendor_id, func.count())
+                .where(Connection.retired_on.is_(None))
+                .group_by(Connection.vendor_id)
+            ).all()
+        )
+        return [_row(v, counts.get(v.id, 0)) for v in s.scalars(select(Vendor).order_by(Vendor.name))]
+
+
+def ensure_xello(app: App) -> bool:
+    """Seed Xello once. Returns True when it was added."""
+    with app.ledger.transaction() as s:
+        if s.scalars(select(Vendor).where(func.lower(Vendor.name) == "xello")).first() is not None:
+            return False
+        v = Vendor(name="Xello", onboarding_name=XELLO["onboarding_name"], created_at=q.utcnow())
+        s.add(v)
+        s.flush()
+        q.add_event(s, kind="vendor_added", actor=app.actor, vendor_id=v.id, note="seeded")
+        return True
