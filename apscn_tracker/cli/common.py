@@ -69,7 +69,10 @@ def print_table(
             style = (styles or {}).get(key, {}).get(text)
             cells.append(f"[{style}]{text}[/]" if style else text.replace("[", r"\["))
         table.add_row(*cells)
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # piped or captured: don't fold cells to 80 columns
+        console = Console(width=200)
+    console.print(table)
     if not rows:
         typer.echo("(nothing to show)")
 

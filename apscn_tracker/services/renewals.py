@@ -134,11 +134,14 @@ def _renewal(
         r = q.find_renewal(s, connection_id=c.id, school_year=sy.start)
     else:  # the latest year with a request on or before the date
         sy, r = SchoolYear.of(on), None
-        for candidate in (SchoolYear.of(on).next, SchoolYear.of(on)):
-            found = q.find_renewal(s, connection_id=c.id, school_year=candidate.start)
-            if found is not None and found.requested_on is not None and found.requested_on <= on:
-                sy, r = candidate, found
-                break
+        found = [
+            (candidate, q.find_renewal(s, connection_id=c.id, school_year=candidate.start))
+            for candidate in (SchoolYear.of(on).next, SchoolYear.of(on))
+        ]
+        requested = [(y, x) for y, x in found if x is not None and x.requested_on is not None]
+        on_time = [(y, x) for y, x in requested if x.requested_on <= on]  # type: ignore[operator]
+        if on_time or requested:
+            sy, r = (on_time or requested)[0]
     if r is None or r.requested_on is None:
         raise UserError(
             f"{d.lea_code} has no {v.name} request for {sy} yet; record it first: "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select, update
 
 from apscn_tracker.domain.roster import Roster, RosterError, parse_roster
 from apscn_tracker.errors import UserError
@@ -104,13 +104,10 @@ def apply_roster(
             )
         else:
             ids = {}
-        if renamed:
+        if renamed:  # ORM bulk UPDATE by primary key: one executemany
             s.execute(
-                update(District)
-                .where(District.id == bindparam("b_id"))
-                .values(name=bindparam("name"), county=bindparam("county"), updated_at=now)
-                .execution_options(synchronize_session=False),
-                [{"b_id": r["b_id"], "name": r["name"], "county": r["county"]} for r in renamed],
+                update(District),
+                [{"id": r["b_id"], "name": r["name"], "county": r["county"], "updated_at": now} for r in renamed],
             )
         lookup = {lea: did for lea, (did, _, _) in existing.items()} | ids
         if new_contacts:

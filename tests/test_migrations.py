@@ -1,0 +1,65 @@
+"""Migrations build the schema from an empty database, and agree with the models."""
+
+import os
+import stat
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, text
+from sqlmodel import SQLModel
+
+import apscn_tracker.ledger.models  # noqa: F401
+from apscn_tracker.config import load_settings
+from apscn_tracker.ledger.db import HEAD, MIGRATIONS, current_revision, open_ledger
+
+
+def test_an_empty_database_is_migrated_to_the_head_on_first_open(home):
+    ledger = open_ledger(load_settings())
+    assert current_revision(ledger.engine) == HEAD
+    newest = sorted(p.name for p in (MIGRATIONS / "versions").glob("*.py"))[-1]
+    assert newest.startswith(HEAD)
+
+
+def test_the_models_and_the_migrations_agree(home):
+    ledger = open_ledger(load_settings())
+    with ledger.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata)
+    assert diff == []
+
+
+def test_the_ledger_is_sqlite_in_wal_mode_with_foreign_keys(home):
+    ledger = open_ledger(load_settings())
+    with ledger.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_the_database_file_is_readable_by_its_owner_only(home):
+    open_ledger(load_settings())
+    mode = stat.S_IMODE(os.stat(home / "apscn.db").st_mode)
+    assert mode & 0o077 == 0
+
+
+def test_the_event_history_refuses_updates_and_deletes(ledger_app):
+    import pytest
+    from sqlalchemy.exc import DatabaseError
+
+    engine = create_engine(ledger_app.settings.url)
+    for sql in ("UPDATE event SET note = 'x'", "DELETE FROM event"):
+        with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
+            conn.execute(text(sql))
+    engine.dispose()
+
+
+def test_opening_an_up_to_date_ledger_does_not_load_alembic(home):
+    import subprocess
+    import sys
+
+    open_ledger(load_settings()).dispose()
+    code = (
+        "import sys; from apscn_tracker.config import load_settings; from apscn_tracker.ledger.db import open_ledger;"
+        "open_ledger(load_settings()); print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
+    assert out.stdout.strip() == "False"
