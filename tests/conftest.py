@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -16,18 +17,75 @@ from apscn_tracker.services.app import App
 _ENV_PREFIX = "APSCN_"
 
 
+PG_URL = os.environ.get("APSCN_TEST_DATABASE_URL")  # set: the whole suite runs on that PostgreSQL server
+_TEMPLATE = "apscn_template"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: checks SQLite specifics; skipped on PostgreSQL")
+    config.addinivalue_line("markers", "postgres_only: needs a PostgreSQL server (APSCN_TEST_DATABASE_URL)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if PG_URL and "sqlite_only" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="SQLite specific"))
+        if not PG_URL and "postgres_only" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="set APSCN_TEST_DATABASE_URL to a PostgreSQL server"))
+
+
+def _pg_admin():
+    from sqlalchemy import create_engine
+
+    return create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> str | None:
+    """A migrated template database; each test gets a copy (CREATE DATABASE ... TEMPLATE is fast)."""
+    if not PG_URL:
+        return None
+    from sqlalchemy import text
+
+    from apscn_tracker.ledger.db import make_engine, upgrade
+
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {_TEMPLATE} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {_TEMPLATE}"))
+    engine = make_engine(PG_URL.rsplit("/", 1)[0] + f"/{_TEMPLATE}")
+    upgrade(engine)
+    engine.dispose()
+    admin.dispose()
+    return _TEMPLATE
+
+
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own APSCN_HOME; no setting leaks in from the machine (except the database URL
-    that a PostgreSQL run of the suite sets on purpose)."""
-    keep = {"APSCN_DATABASE_URL", "APSCN_TEST_DATABASE_URL"}
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_template: str | None):
+    """Every test gets its own APSCN_HOME (and, on PostgreSQL, its own database); no APSCN_* setting
+    leaks in from the machine."""
     for key in list(os.environ):
-        if key.startswith(_ENV_PREFIX) and key not in keep:
+        if key.startswith(_ENV_PREFIX) and key != "APSCN_TEST_DATABASE_URL":
             monkeypatch.delenv(key)
     home = tmp_path / "home"
     monkeypatch.setenv("APSCN_HOME", str(home))
     monkeypatch.setenv("APSCN_ACTOR", "tester")
-    return home
+    if not pg_template:
+        yield home
+        return
+    from sqlalchemy import text
+
+    name = "t_" + uuid.uuid4().hex[:16]
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {pg_template}"))
+    monkeypatch.setenv("APSCN_DATABASE_URL", PG_URL.rsplit("/", 1)[0] + f"/{name}")  # type: ignore[union-attr]
+    try:
+        yield home
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import os
 import stat
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
@@ -27,6 +28,7 @@ def test_the_models_and_the_migrations_agree(home):
     assert diff == []
 
 
+@pytest.mark.sqlite_only
 def test_the_ledger_is_sqlite_in_wal_mode_with_foreign_keys(home):
     ledger = open_ledger(load_settings())
     with ledger.engine.connect() as conn:
@@ -35,6 +37,7 @@ def test_the_ledger_is_sqlite_in_wal_mode_with_foreign_keys(home):
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
 
 
+@pytest.mark.sqlite_only
 def test_the_database_file_is_readable_by_its_owner_only(home):
     open_ledger(load_settings())
     mode = stat.S_IMODE(os.stat(home / "apscn.db").st_mode)
