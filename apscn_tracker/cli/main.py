@@ -58,6 +58,8 @@ def init(
         f"ledger ready ({result['dialect']}); roster: {r['added']} added, {r['updated']} updated, "
         f"{r['unchanged']} unchanged" + ("; Xello added" if result["xello_seeded"] else "")
     )
+    if result["config_written"]:
+        typer.echo(f"wrote {ctx.settings.config_file}: set coordinator_email and the mail settings there")
     if demo:
         typer.echo(
             "demo: " + ", ".join(f"{n} {k}" for k, n in sorted(result["demo"].items())) + " - try `apscn status`"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 import unicodedata
@@ -22,8 +23,20 @@ BUNDLED_ROSTER = "arkansas-districts.csv"
 DEMO_SCENARIO = "demo-scenario.toml"
 
 
+def write_example_config(app: App) -> bool:
+    """Leave an owner-only ``config.toml`` (the commented example) where there is none. True if written."""
+    target = app.settings.config_file
+    if target.exists():
+        return False
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write((data_dir() / "config.example.toml").read_text(encoding="utf-8"))
+    return True
+
+
 def init(app: App, *, demo: bool = False) -> dict[str, Any]:
     app.settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    config_written = write_example_config(app)
     ledger = app.ledger  # creates the file and applies migrations
     seeded = vendors.ensure_xello(app)
     result = roster.apply_roster(app, roster=roster.read_roster(data_dir() / BUNDLED_ROSTER), origin=BUNDLED_ROSTER)
@@ -31,6 +44,7 @@ def init(app: App, *, demo: bool = False) -> dict[str, Any]:
         "ledger": app.settings.url if not app.settings.database_url else "database url",
         "dialect": ledger.dialect,
         "xello_seeded": seeded,
+        "config_written": config_written,
         "roster": {k: result[k] for k in ("added", "updated", "unchanged")},
     }
     if demo:
