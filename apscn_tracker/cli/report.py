@@ -1,0 +1,84 @@
+"""apscn report | calendar"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from apscn_tracker.cli.common import TodayOpt, make_app
+
+ReportYearOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--year",
+        help="School year to report on: 2025-26 (or 2025-2026), current (default), previous or next.",
+        show_default=False,
+    ),
+]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="html, md, csv or json (default: from the -o file's suffix, else html).",
+        show_default=False,
+    ),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write to this file instead of standard output.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+
+
+def report(year: ReportYearOpt = None, fmt: FormatOpt = None, output: OutputOpt = None, today: TodayOpt = None) -> None:
+    """The yearly renewal report: who renewed before July 1, how long the state took, who lapsed and how long.
+
+    HTML is one self-contained page (inline CSS and SVG charts, prints cleanly); Markdown is for pasting;
+    CSV has one row per connection (UTF-8, ISO dates, header); JSON carries the same content as the HTML.
+    """
+    from apscn_tracker.services.report import write_report
+
+    ctx = make_app(today)
+    result = write_report(ctx, year=year, fmt=fmt, output=output)
+    if output is None:
+        sys.stdout.write(str(result))
+        sys.stdout.flush()
+    else:
+        typer.echo(f"report written to {result}", err=True)
+
+
+def calendar(
+    lea: Annotated[
+        str | None,
+        typer.Option(
+            "--lea", help="Only this district's pending renewals (default: every district).", show_default=False
+        ),
+    ] = None,
+    output: OutputOpt = None,
+    today: TodayOpt = None,
+) -> None:
+    """Deadlines as an iCalendar (.ics) file: the June 30 disconnects, the request-by dates, each pending
+    renewal's expected enable date, with reminders. Import it again to update: event ids are stable."""
+    from apscn_tracker.services.ical import write_calendar
+
+    ctx = make_app(today)
+    result = write_calendar(ctx, lea=lea, output=output)
+    if output is None:
+        sys.stdout.buffer.write(result)  # type: ignore[arg-type]
+        sys.stdout.flush()
+    else:
+        typer.echo(f"calendar written to {result}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(report)
+    app.command()(calendar)

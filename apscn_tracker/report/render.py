@@ -1,0 +1,165 @@
+"""Render the report data of :func:`apscn_tracker.report.stats.compute_report` as HTML, Markdown, CSV or JSON.
+
+HTML and Markdown come from the Jinja templates in ``templates/report/`` (HTML autoescaped); CSV from the csv
+module, one row per renewal, with spreadsheet formulas neutralised; JSON from json. Jinja is imported inside the
+functions so that loading this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from apscn_tracker.report import charts
+from apscn_tracker.report.stats import ROW_FIELDS
+
+FORMATS = ("html", "md", "csv", "json")
+SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".csv": "csv", ".json": "json"}
+HTML_TEMPLATE = "report.html"
+MARKDOWN_TEMPLATE = "report.md"
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe; anything else is unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return neutralise(value)
+
+
+def render_csv(report: dict[str, Any]) -> str:
+    """One row per connection and school year, with a header; ISO dates; CRLF line ends (RFC 4180)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(ROW_FIELDS)
+    for row in report["rows"]:
+        writer.writerow([_csv_cell(row.get(k)) for k in ROW_FIELDS])
+    return out.getvalue()
+
+
+def render_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+# -- templates -----------------------------------------------------------------------------------------------
+
+
+def _pct(value: float | None, digits: int = 0) -> str:
+    return "—" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def _num(value: Any) -> str:
+    return "—" if value is None else str(value)
+
+
+def _signed(value: float | int | None, kind: str = "count") -> str:
+    if value is None:
+        return "—"
+    if kind == "share":
+        points = round(100 * value, 1)
+        return "±0 pts" if points == 0 else f"{points:+.1f} pts"
+    if value == 0:
+        return "±0"
+    return f"{value:+g}"
+
+
+def _metric(value: float | int | None, kind: str = "count") -> str:
+    if value is None:
+        return "—"
+    return _pct(value, 1) if kind == "share" else f"{value:g}"
+
+
+def _long_date(value: str | date | None) -> str:
+    if value is None:
+        return "—"
+    d = date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{d.strftime('%B')} {d.day}, {d.year}"
+
+
+def _md(value: Any) -> str:
+    """A Markdown table cell: pipes and backslashes escaped, line breaks flattened, None as a dash."""
+    if value is None or value == "":
+        return "—"
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    text = str(value).replace("\\", "\\\\").replace("|", "\\|")
+    for ch in ("*", "_", "`", "<", "[", "]"):
+        text = text.replace(ch, "\\" + ch)
+    return " ".join(text.split())
+
+
+def environment(template_dirs: Sequence[Path]):
+    """A Jinja environment over ``template_dirs`` (folders holding ``report.html`` and ``report.md``; the first
+    that has a file wins), HTML autoescaped, undefined names an error, with the report's filters."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader([str(p) for p in template_dirs]),
+        autoescape=select_autoescape(enabled_extensions=("html", "htm"), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(pct=_pct, num=_num, signed=_signed, metric=_metric, long_date=_long_date, md=_md)
+    env.globals.update(status_labels=charts.STATUS_LABELS, status_colors=charts.STATUS_COLORS)
+    return env
+
+
+def _chart_svgs(report: dict[str, Any]) -> dict[str, Any]:
+    from markupsafe import Markup
+
+    c = report["charts"]
+    begins = date.fromisoformat(report["begins"])
+    return {
+        "status": Markup(charts.status_chart(c["status"])),  # noqa: S704 - built from escaped parts
+        "weeks": Markup(charts.weeks_chart(c["enabled_by_week"], school_year_begins=begins)),  # noqa: S704
+        "working_days": Markup(  # noqa: S704
+            charts.working_days_chart(c["working_days_to_enable"], window=report["window_working_days"])
+        ),
+    }
+
+
+def render_html(report: dict[str, Any], *, template_dirs: Sequence[Path], title: str | None = None) -> str:
+    """One self-contained page: inline CSS and SVG, no script, nothing fetched."""
+    env = environment(template_dirs)
+    return env.get_template(HTML_TEMPLATE).render(
+        r=report, svg=_chart_svgs(report), title=title or f"APSCN API renewals {report['school_year']}"
+    )
+
+
+def render_markdown(report: dict[str, Any], *, template_dirs: Sequence[Path], title: str | None = None) -> str:
+    env = environment(template_dirs)
+    return env.get_template(MARKDOWN_TEMPLATE).render(
+        r=report, title=title or f"APSCN API renewals {report['school_year']}"
+    )
+
+
+def render(report: dict[str, Any], fmt: str, *, template_dirs: Sequence[Path]) -> str:
+    if fmt == "html":
+        return render_html(report, template_dirs=template_dirs)
+    if fmt == "md":
+        return render_markdown(report, template_dirs=template_dirs)
+    if fmt == "csv":
+        return render_csv(report)
+    if fmt == "json":
+        return render_json(report)
+    raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")

@@ -1,0 +1,164 @@
+"""The yearly renewal report: load (set-based), compute (pure), render (templates), write.
+
+``write_yearly_report`` is the scheduler's July 1 step: it writes the finished year's report, HTML and JSON,
+to ``$APSCN_HOME/reports/`` (folder 0700, files 0600); the caller queues the ``report_ready`` email.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.errors import UserError
+from apscn_tracker.services.app import App
+from apscn_tracker.services.renewals import parse_year
+
+FORMATS = ("html", "md", "csv", "json")
+YEAR_WORDS = ("current", "previous", "next")
+
+
+def resolve_year(app: App, year: str | SchoolYear | None) -> SchoolYear:
+    """``None``/``current``, ``previous``, ``next`` or a label like ``2025-26``."""
+    if isinstance(year, SchoolYear):
+        return year
+    current = SchoolYear.of(app.today)
+    word = (year or "current").strip().lower()
+    if word == "current":
+        return current
+    if word in ("previous", "last"):
+        return current.previous
+    if word == "next":
+        return current.next
+    if word == "all":
+        raise UserError("a report covers one school year; give --year 2025-26, current, previous or next")
+    return parse_year(year, current)
+
+
+def template_dirs(app: App) -> list[Path]:
+    """The report templates: ``report/`` in the configured ``templates_dir`` first (a coordinator's own
+    ``report.html`` or ``report.md`` wins), then the bundled ``templates/report/``."""
+    from apscn_tracker.resources import templates_dir
+
+    bundled = templates_dir() / "report"
+    custom = app.settings.templates_dir
+    return [custom / "report", bundled] if custom else [bundled]
+
+
+def build_report(app: App, *, year: str | SchoolYear | None = None) -> dict[str, Any]:
+    """The report data of one school year (JSON-ready), compared with the year before where the ledger has it."""
+    from apscn_tracker.report.data import load_rows
+    from apscn_tracker.report.stats import compute_report
+
+    sy = resolve_year(app, year)
+    with app.ledger.transaction() as s:
+        rows = load_rows(s, sy)
+        previous = load_rows(s, sy.previous)
+    return compute_report(
+        rows,
+        year=sy,
+        today=app.today,
+        calendar=app.calendar,
+        previous_rows=previous,
+        window=app.settings.activation_working_days,
+    )
+
+
+def format_for(fmt: str | None, output: Path | None) -> str:
+    """The format asked for, else the one the output file's suffix names, else HTML."""
+    from apscn_tracker.report.render import SUFFIXES
+
+    if fmt:
+        fmt = fmt.strip().lower()
+        if fmt == "markdown":
+            fmt = "md"
+        if fmt not in FORMATS:
+            raise UserError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
+        return fmt
+    if output is not None:
+        return SUFFIXES.get(output.suffix.lower(), "html")
+    return "html"
+
+
+def render_report(app: App, report: dict[str, Any], fmt: str) -> str:
+    from apscn_tracker.report.render import render
+
+    return render(report, fmt, template_dirs=template_dirs(app))
+
+
+def write_report(
+    app: App, *, year: str | SchoolYear | None = None, fmt: str | None = None, output: Path | None = None
+) -> str | Path:
+    """Render the report; return the text when ``output`` is None, else write the file and return its path.
+
+    A CSV file starts with a UTF-8 byte-order mark so that spreadsheets detect the encoding; text returned for
+    standard output has none.
+    """
+    fmt = format_for(fmt, output)
+    text = render_report(app, build_report(app, year=year), fmt)
+    if output is None:
+        return text
+    encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
+    atomic_write(output, text.encode(encoding), mode=None)
+    return output
+
+
+def report_paths(app: App, year: SchoolYear) -> tuple[Path, Path]:
+    """Where the yearly report of ``year`` goes: (HTML, JSON) in ``$APSCN_HOME/reports/``."""
+    folder = app.settings.reports_dir
+    stem = f"apscn-report-{year.label}"
+    return folder / f"{stem}.html", folder / f"{stem}.json"
+
+
+def write_yearly_report(app: App, *, year: SchoolYear) -> Path:
+    """Write ``year``'s report as ``apscn-report-2025-26.html`` and ``.json`` in ``$APSCN_HOME/reports/``.
+
+    Owner-only (folder 0700, files 0600), each file replaced atomically, so running it again (a catch-up tick)
+    just refreshes the files. Returns the HTML path; the summary is in the JSON file beside it.
+    """
+    from apscn_tracker.report.render import render_html, render_json
+
+    report = build_report(app, year=year)
+    html_path, json_path = report_paths(app, year)
+    folder = html_path.parent
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(folder, 0o700)
+    atomic_write(json_path, render_json(report).encode("utf-8"), mode=0o600)
+    atomic_write(html_path, render_html(report, template_dirs=template_dirs(app)).encode("utf-8"), mode=0o600)
+    return html_path
+
+
+def report_summary(app: App, *, year: SchoolYear) -> dict[str, Any]:
+    """The summary block of a written yearly report (for the ``report_ready`` email), or of a fresh build."""
+    import json
+
+    _, json_path = report_paths(app, year)
+    if json_path.is_file():
+        return json.loads(json_path.read_text(encoding="utf-8"))["summary"]
+    return build_report(app, year=year)["summary"]
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int | None) -> None:
+    """Write to a temporary file beside ``path`` and rename it over; ``mode`` None keeps the umask's default."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UserError(f"folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")  # created 0600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if mode is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        else:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
