@@ -1,0 +1,107 @@
+"""``apscn calendar``: the deadlines as an iCalendar file, for one district or all.
+
+One set-based select finds the pending renewals (requested, not enabled, current or next school year) together
+with a grouped count of their request/correction events, which becomes the events' ``SEQUENCE``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import and_, func, select
+
+from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.ledger import queries as q
+from apscn_tracker.ledger.models import Connection, District, Event, Renewal, Vendor
+from apscn_tracker.report.ical import CalEvent, PendingRenewal, deadline_events, to_ical
+from apscn_tracker.services.app import App
+
+REVISION_KINDS = ("requested", "corrected")
+
+
+def pending_renewals(app: App, *, lea: str | None = None) -> list[PendingRenewal]:
+    current = SchoolYear.of(app.today)
+    years = (current.start, current.next.start)
+    with app.ledger.transaction() as s:
+        revisions = (
+            select(Event.district_id, Event.vendor_id, Event.school_year, func.count().label("n"))
+            .where(Event.kind.in_(REVISION_KINDS), Event.school_year.in_(years))
+            .group_by(Event.district_id, Event.vendor_id, Event.school_year)
+            .subquery("revisions")
+        )
+        stmt = (
+            select(
+                District.lea_code,
+                District.name,
+                Vendor.name,
+                Renewal.school_year,
+                Renewal.requested_on,
+                Renewal.expected_enabled_by,
+                func.coalesce(revisions.c.n, 1),
+            )
+            .select_from(Renewal)
+            .join(Connection, Connection.id == Renewal.connection_id)
+            .join(District, District.id == Connection.district_id)
+            .join(Vendor, Vendor.id == Connection.vendor_id)
+            .outerjoin(
+                revisions,
+                and_(
+                    revisions.c.district_id == Connection.district_id,
+                    revisions.c.vendor_id == Connection.vendor_id,
+                    revisions.c.school_year == Renewal.school_year,
+                ),
+            )
+            .where(
+                Connection.retired_on.is_(None),
+                Connection.method == "api",
+                Renewal.school_year.in_(years),
+                Renewal.requested_on.is_not(None),
+                Renewal.expected_enabled_by.is_not(None),
+                Renewal.enabled_on.is_(None),
+            )
+            .order_by(District.lea_code, Vendor.name, Renewal.school_year)
+        )
+        if lea:
+            stmt = stmt.where(Connection.district_id == q.get_district(s, lea=lea).id)
+        return [
+            PendingRenewal(
+                lea=code,
+                district=name,
+                vendor=vendor,
+                year=SchoolYear(sy),
+                requested_on=req,
+                expected_enabled_by=exp,
+                revisions=int(n),
+            )
+            for code, name, vendor, sy, req, exp, n in s.execute(stmt)
+        ]
+
+
+def calendar_events(app: App, *, lea: str | None = None) -> list[CalEvent]:
+    return deadline_events(
+        today=app.today,
+        calendar=app.calendar,
+        pending=pending_renewals(app, lea=lea),
+        window=app.settings.activation_working_days,
+    )
+
+
+def build_calendar(app: App, *, lea: str | None = None) -> bytes:
+    """The iCalendar bytes: June 30 disconnects, request-by dates, each pending renewal's expected enable date."""
+    name = "APSCN deadlines"
+    if lea:
+        with app.ledger.transaction() as s:
+            d = q.get_district(s, lea=lea)
+            name = f"APSCN deadlines: {d.name} ({d.lea_code})"
+    return to_ical(calendar_events(app, lea=lea), today=app.today, name=name)
+
+
+def write_calendar(app: App, *, lea: str | None = None, output: Path | None = None) -> bytes | Path:
+    """The calendar's bytes when ``output`` is None, else the path of the file written."""
+    from apscn_tracker.services.report import atomic_write
+
+    data = build_calendar(app, lea=lea)
+    if output is None:
+        return data
+    atomic_write(output, data, mode=None)
+    return output
