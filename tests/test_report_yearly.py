@@ -1,0 +1,101 @@
+"""The scheduler's July 1 step: the finished year's report written owner-only to $APSCN_HOME/reports/."""
+
+from __future__ import annotations
+
+import json
+import stat
+from datetime import date
+
+import pytest
+
+from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.resources import templates_dir
+from apscn_tracker.services import connections, renewals
+from apscn_tracker.services.report import build_report, report_summary, write_yearly_report
+from apscn_tracker.services.setup import init
+
+
+@pytest.fixture
+def finished_year(make_app):
+    app = make_app("2025-06-30")
+    init(app)
+    connections.connect(app, lea="0101000")
+    connections.connect(app, lea="0104000")
+    renewals.record_request(app, lea="0101000", year="2025-26", on=date(2025, 6, 2))
+    renewals.record_enabled(app, lea="0101000", year="2025-26", on=date(2025, 6, 12))
+    return make_app("2026-07-01")
+
+
+def test_the_yearly_report_is_written_as_html_and_json_readable_by_the_owner_only(finished_year, home):
+    path = write_yearly_report(finished_year, year=SchoolYear(2025))
+    folder = home / "reports"
+    assert path == folder / "apscn-report-2025-26.html"
+    assert sorted(p.name for p in folder.iterdir()) == ["apscn-report-2025-26.html", "apscn-report-2025-26.json"]
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for p in folder.iterdir():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    data = json.loads((folder / "apscn-report-2025-26.json").read_text(encoding="utf-8"))
+    assert data == build_report(finished_year, year="2025-26")
+    assert data["complete"] and data["as_of"] == "2026-06-30"
+    assert data["summary"]["by_status"]["lapsed"] == 1 and data["summary"]["by_status"]["enabled"] == 1
+
+
+def test_writing_the_yearly_report_again_replaces_it_and_leaves_no_temporary_file(finished_year, home):
+    write_yearly_report(finished_year, year=SchoolYear(2025))
+    (home / "reports").chmod(0o755)
+    write_yearly_report(finished_year, year=SchoolYear(2025))
+    assert len(list((home / "reports").iterdir())) == 2
+    assert stat.S_IMODE((home / "reports").stat().st_mode) == 0o700
+    assert (
+        report_summary(finished_year, year=SchoolYear(2025)) == build_report(finished_year, year="2025-26")["summary"]
+    )
+
+
+def _context(finished_year):
+    path = write_yearly_report(finished_year, year=SchoolYear(2025))
+    return {
+        "school_year": "2025-26",
+        "path": str(path),
+        "summary": report_summary(finished_year, year=SchoolYear(2025)),
+    }
+
+
+def test_the_report_ready_email_templates_render_with_school_year_path_and_summary(finished_year):
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir() / "email")),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    ctx = _context(finished_year)
+    subject = env.get_template("report_ready.subject.txt").render(ctx).strip()
+    assert subject == "APSCN renewal report 2025-26 is ready"
+    text = env.get_template("report_ready.body.txt").render(ctx)
+    assert ctx["path"] in text and "Requested before July 1: 1 of 2 (50%)" in text and "median 8" in text
+    html = env.get_template("report_ready.body.html").render(ctx | {"path": "/x/<a&b>.html"})
+    assert "/x/&lt;a&amp;b&gt;.html" in html and "<a&b>" not in html
+
+
+def test_the_report_ready_email_renders_through_the_mail_renderer(finished_year, monkeypatch):
+    mail = pytest.importorskip("apscn_tracker.mail.render")
+    if "report_ready" not in mail.ALL_KINDS:  # until the mail module lists the kind
+        monkeypatch.setattr(mail, "ALL_KINDS", (*mail.ALL_KINDS, "report_ready"))
+    rendered = mail.render("report_ready", _context(finished_year))
+    assert rendered.subject == "APSCN renewal report 2025-26 is ready"
+    assert "apscn-report-2025-26.html" in rendered.text and "apscn-report-2025-26.html" in rendered.html
+
+
+def test_an_empty_finished_year_still_gets_a_report_and_an_email(make_app):
+    app = make_app("2026-07-01")
+    init(app)
+    ctx = _context(app)
+    assert ctx["summary"]["connections"] == 0
+    mail = pytest.importorskip("apscn_tracker.mail.render")
+    from unittest import mock
+
+    with mock.patch.object(mail, "ALL_KINDS", (*mail.ALL_KINDS, "report_ready")):
+        assert "median n/a" in mail.render("report_ready", ctx).text
