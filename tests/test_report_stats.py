@@ -138,7 +138,10 @@ def test_a_year_is_summarised_by_status_share_working_days_gaps_and_contacts():
     }
     assert s["days_without_data"]["total_days"] == 22 + 93 + 93
     assert s["days_without_data"]["longest"] == 93 and s["days_without_data"]["ongoing"] == 2
-    assert s["districts_without_contact"] == {"count": 1, "districts": [{"lea": "0201000", "district": "District 0201000"}]}
+    assert s["districts_without_contact"] == {
+        "count": 1,
+        "districts": [{"lea": "0201000", "district": "District 0201000"}],
+    }
 
 
 def test_each_row_carries_its_dates_working_days_gap_reminders_and_status():
