@@ -87,6 +87,16 @@ def test_the_report_ready_email_renders_through_the_mail_renderer(finished_year,
     rendered = mail.render("report_ready", _context(finished_year))
     assert rendered.subject == "APSCN renewal report 2025-26 is ready"
     assert "apscn-report-2025-26.html" in rendered.text and "apscn-report-2025-26.html" in rendered.html
+    assert rendered.text.startswith("Hello,")
+    # The mail context gives the school year as a mapping and names the coordinator: both are understood.
+    ctx = _context(finished_year) | {
+        "school_year": {"label": "2025-26", "start": 2025},
+        "coordinator": {"name": "Pat Coordinator", "email": "pat@coop.example"},
+    }
+    rendered = mail.render("report_ready", ctx)
+    assert rendered.subject == "APSCN renewal report 2025-26 is ready"
+    assert rendered.text.startswith("Hello Pat Coordinator,") and "--year 2025-26 " in rendered.text
+    assert "Hello Pat Coordinator," in rendered.html
 
 
 def test_an_empty_finished_year_still_gets_a_report_and_an_email(make_app):
