@@ -1,0 +1,320 @@
+"""Where a message goes: a folder of ``.eml`` files (default, no server needed) or an SMTP server.
+
+Both are context managers used for one delivery batch; ``SmtpTransport`` opens one connection on the first
+message and reuses it for the whole batch. Failures are classified:
+
+- ``PermanentError``: the server refused this message for good (a 5xx reply); retrying cannot help.
+- ``TemporaryError``: try again later (a 4xx reply, a refused connection, a timeout). With ``stop_batch`` the
+  problem is the server or the configuration, not the message: the batch stops, nothing else is tried.
+
+The SMTP password comes from the settings (the environment); it is never logged and is scrubbed from every
+error text a transport produces.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import ipaddress
+import logging
+import os
+import re
+import smtplib
+import socket
+import ssl
+from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from apscn_tracker.mail.message import message_bytes
+
+if TYPE_CHECKING:
+    from apscn_tracker.config import Settings
+
+log = logging.getLogger("apscn_tracker.mail")
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class PermanentError(DeliveryError):
+    """The message was refused for good (5xx)."""
+
+
+class TemporaryError(DeliveryError):
+    """Try again later (4xx, connection refused, timeout). ``stop_batch``: the server or the setup is at fault."""
+
+    def __init__(self, message: str, *, code: int | None = None, stop_batch: bool = False) -> None:
+        super().__init__(message, code=code)
+        self.stop_batch = stop_batch
+
+
+class Transport(Protocol):
+    name: str
+
+    def __enter__(self) -> Transport: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def send(self, message: EmailMessage) -> dict[str, str]:
+        """Deliver one message; returns the recipients refused while others were accepted (address -> why)."""
+        ...
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+class FileTransport:
+    """One ``.eml`` file per message in ``directory``, written atomically; a resend replaces the same file."""
+
+    name = "file"
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+
+    def __enter__(self) -> FileTransport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def filename(self, message: EmailMessage) -> str:
+        msgid = str(message["Message-ID"] or "").strip("<>").split("@", 1)[0]
+        digest = msgid.rsplit(".", 1)[-1][:12] or "message"
+        try:
+            stamp = parsedate_to_datetime(str(message["Date"])).strftime("%Y%m%d-%H%M%S")
+        except (TypeError, ValueError):
+            stamp = "undated"
+        kind = _UNSAFE.sub("_", str(message["X-APSCN-Kind"] or "email"))[:40]
+        return f"{stamp}-{kind}-{_UNSAFE.sub('_', digest)}.eml"
+
+    def send(self, message: EmailMessage) -> dict[str, str]:
+        data = message_bytes(message)
+        target = self.directory / self.filename(message)
+        tmp = self.directory / f".{target.name}.{os.getpid()}.tmp"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise TemporaryError(f"cannot write {target}: {exc.strerror or exc}", stop_batch=True) from None
+        log.info("wrote %s", target)
+        return {}
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class SmtpTransport:
+    """An SMTP server: ``security`` none, starttls or ssl; login when ``user`` is set. One connection a batch."""
+
+    name = "smtp"
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        security: str = "none",
+        user: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        if security not in ("none", "starttls", "ssl"):
+            raise ValueError(f"smtp security {security!r}: use none, starttls or ssl")
+        self.host = host
+        self.port = port
+        self.security = security
+        self.user = user
+        self._password = password
+        self.timeout = timeout
+        self._conn: smtplib.SMTP | None = None
+        self.connections = 0  # how many connections this transport opened (one per batch when all goes well)
+
+    def __repr__(self) -> str:
+        return f"SmtpTransport(host={self.host!r}, port={self.port}, security={self.security!r}, user={self.user!r})"
+
+    def __enter__(self) -> SmtpTransport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- errors --------------------------------------------------------------------------------------------
+
+    def _scrub(self, text: str) -> str:
+        """Remove the password (and its usual encodings) from a text before it is stored or logged."""
+        secret = self._password
+        if not secret:
+            return text
+        forms = {secret}
+        raw = secret.encode("utf-8")
+        forms.add(base64.b64encode(raw).decode())
+        if self.user:
+            forms.add(base64.b64encode(b"\0" + self.user.encode() + b"\0" + raw).decode())
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, "***")
+        return text
+
+    def _reply(self, code: int, resp: bytes | str) -> str:
+        text = resp.decode("utf-8", "replace") if isinstance(resp, bytes) else str(resp)
+        return self._scrub(f"{code} {' '.join(text.split())}")
+
+    def _where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    # -- connection ----------------------------------------------------------------------------------------
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.user and not self._password:
+            raise TemporaryError(
+                "APSCN_SMTP_USER is set but APSCN_SMTP_PASSWORD is not; set it in the environment", stop_batch=True
+            )
+        if self.user and self.security == "none" and not _is_loopback(self.host):
+            raise TemporaryError(
+                f"refusing to send the SMTP password to {self.host} without encryption; "
+                "set APSCN_SMTP_SECURITY to starttls or ssl",
+                stop_batch=True,
+            )
+        conn: smtplib.SMTP | None = None
+        try:
+            if self.security == "ssl":
+                conn = smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+                )
+            else:
+                conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            conn.ehlo()
+            if self.security == "starttls":
+                conn.starttls(context=ssl.create_default_context())
+                conn.ehlo()
+            if self.user:
+                conn.login(self.user, self._password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            self._drop(conn)
+            raise TemporaryError(
+                f"{self._where()} refused the login of {self.user} ({self._reply(exc.smtp_code, exc.smtp_error)}); "
+                "check APSCN_SMTP_USER and APSCN_SMTP_PASSWORD",
+                code=exc.smtp_code,
+                stop_batch=True,
+            ) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            self._drop(conn)
+            raise TemporaryError(
+                f"{self._where()} does not support {'STARTTLS' if self.security == 'starttls' else 'login'} "
+                f"({self._scrub(str(exc))}); check APSCN_SMTP_SECURITY and APSCN_SMTP_PORT",
+                stop_batch=True,
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            self._drop(conn)
+            raise TemporaryError(
+                f"{self._where()} answered {self._reply(exc.smtp_code, exc.smtp_error)}",
+                code=exc.smtp_code,
+                stop_batch=True,
+            ) from None
+        except ssl.SSLError as exc:
+            self._drop(conn)
+            raise TemporaryError(
+                f"TLS with {self._where()} failed ({self._scrub(getattr(exc, 'reason', None) or str(exc))}); "
+                "check APSCN_SMTP_SECURITY (ssl for port 465, starttls for 587)",
+                stop_batch=True,
+            ) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            self._drop(conn)
+            raise TemporaryError(
+                f"cannot reach the SMTP server {self._where()}: {self._scrub(_os_error(exc))}", stop_batch=True
+            ) from None
+        self.connections += 1
+        log.info("connected to %s (%s)%s", self._where(), self.security, f" as {self.user}" if self.user else "")
+        return conn
+
+    @staticmethod
+    def _drop(conn: smtplib.SMTP | None) -> None:
+        if conn is None:
+            return
+        with contextlib.suppress(Exception):  # closing a broken connection: nothing more to do
+            conn.close()
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            conn.quit()
+        except (OSError, smtplib.SMTPException):
+            self._drop(conn)
+
+    # -- sending -------------------------------------------------------------------------------------------
+
+    def send(self, message: EmailMessage) -> dict[str, str]:
+        if self._conn is None:
+            self._conn = self._connect()
+        conn = self._conn
+        try:
+            refused = conn.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            replies = {addr: (code, self._reply(code, resp)) for addr, (code, resp) in exc.recipients.items()}
+            text = "; ".join(f"{addr}: {reply}" for addr, (_, reply) in replies.items())
+            if any(400 <= code < 500 for code, _ in replies.values()):
+                raise TemporaryError(f"recipients refused for now: {text}", code=451) from None
+            raise PermanentError(f"recipients refused: {text}", code=550) from None
+        except smtplib.SMTPSenderRefused as exc:
+            self.close()
+            raise TemporaryError(
+                f"{self._where()} refused the sender {exc.sender} ({self._reply(exc.smtp_code, exc.smtp_error)}); "
+                "check APSCN_MAIL_FROM",
+                code=exc.smtp_code,
+                stop_batch=True,
+            ) from None
+        except smtplib.SMTPResponseException as exc:  # SMTPDataError and friends
+            reply = self._reply(exc.smtp_code, exc.smtp_error)
+            if 500 <= exc.smtp_code < 600:
+                raise PermanentError(f"refused: {reply}", code=exc.smtp_code) from None
+            if exc.smtp_code == 421:  # the server is closing the connection
+                self.close()
+                raise TemporaryError(f"server busy: {reply}", code=421, stop_batch=True) from None
+            raise TemporaryError(f"deferred: {reply}", code=exc.smtp_code) from None
+        except (smtplib.SMTPServerDisconnected, OSError, smtplib.SMTPException) as exc:
+            self._drop(conn)
+            self._conn = None
+            raise TemporaryError(
+                f"connection to {self._where()} lost: {self._scrub(_os_error(exc))}", stop_batch=True
+            ) from None
+        return {addr: self._reply(code, resp) for addr, (code, resp) in (refused or {}).items()}
+
+
+def _os_error(exc: BaseException) -> str:
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return "timed out"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def make_transport(settings: Settings) -> FileTransport | SmtpTransport:
+    """The transport the configuration names (``mail_transport``: file or smtp)."""
+    if settings.mail_transport == "smtp":
+        return SmtpTransport(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=settings.smtp_security,
+            user=settings.smtp_user,
+            password=settings.smtp_password,
+            timeout=settings.smtp_timeout,
+        )
+    return FileTransport(settings.outbox_dir)
