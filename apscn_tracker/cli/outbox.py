@@ -1,0 +1,193 @@
+"""apscn outbox list | show | send | retry, apscn request-form, apscn preview"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from apscn_tracker.cli.common import JsonOpt, TodayOpt, VendorOpt, YearOpt, emit_json, make_app, print_table
+
+sub = typer.Typer(
+    help="Emails waiting for delivery, sent, or failed: list, read, send now, send again.",
+    no_args_is_help=True,
+)
+
+IdArg = Annotated[int, typer.Argument(help="Message number (the id column of `apscn outbox list`).", min=1)]
+LimitOpt = Annotated[int | None, typer.Option("--limit", help="At most this many messages.", min=1, show_default=False)]
+
+_STATUS_STYLES = {"status": {"pending": "yellow", "sending": "cyan", "sent": "green", "failed": "red"}}
+
+
+@sub.command("list")
+def list_(
+    status: Annotated[
+        str | None, typer.Option("--status", help="Only pending, sending, sent or failed.", show_default=False)
+    ] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only this kind of email.", show_default=False)] = None,
+    limit: LimitOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the messages of the outbox, oldest first."""
+    from apscn_tracker.services.messages import outbox_rows
+
+    rows = outbox_rows(make_app(), status=status, kind=kind, limit=limit)
+    if as_json:
+        emit_json(rows)
+        return
+    table = [
+        {
+            **r,
+            "to": ", ".join(r["to"]),
+            "created_at": (r["created_at"] or "")[:16].replace("T", " "),
+            "sent_at": (r["sent_at"] or "")[:16].replace("T", " "),
+        }
+        for r in rows
+    ]
+    print_table(
+        table,
+        [
+            ("id", "id"),
+            ("kind", "kind"),
+            ("lea", "LEA"),
+            ("school_year", "year"),
+            ("to", "to"),
+            ("status", "status"),
+            ("attempts", "tries"),
+            ("created_at", "queued (UTC)"),
+            ("sent_at", "sent (UTC)"),
+            ("last_error", "last error"),
+        ],
+        styles=_STATUS_STYLES,
+    )
+
+
+@sub.command()
+def show(
+    id: IdArg,
+    html: Annotated[bool, typer.Option("--html", help="Print the HTML part instead of the text.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one message: its headers, its state and its text."""
+    from apscn_tracker.services.messages import outbox_message
+
+    m = outbox_message(make_app(), id=id)
+    if as_json:
+        emit_json(m)
+        return
+    lines = [
+        f"Message {m['id']}: {m['kind']}, {m['status']} after {m['attempts']} tr{'y' if m['attempts'] == 1 else 'ies'}",
+        f"To: {', '.join(m['to'])}",
+    ]
+    if m["cc"]:
+        lines.append(f"Cc: {', '.join(m['cc'])}")
+    lines += [f"Subject: {m['subject']}", f"Message-ID: {m['message_id']}", f"Queued: {m['created_at']}"]
+    if m["sent_at"]:
+        lines.append(f"Sent: {m['sent_at']}")
+    if m["next_attempt_at"]:
+        lines.append(f"Next try: {m['next_attempt_at']}")
+    if m["last_error"]:
+        lines.append(f"Last error: {m['last_error']}")
+    typer.echo("\n".join(lines) + "\n")
+    typer.echo(m["body_html"] if html else m["body_text"], nl=False)
+
+
+@sub.command()
+def send(limit: LimitOpt = None, as_json: JsonOpt = False) -> None:
+    """Deliver the messages that are due now (the tick does this too)."""
+    from apscn_tracker.services.messages import send_now
+
+    r = send_now(make_app(), limit=limit)
+    if as_json:
+        emit_json(r)
+        return
+    where = f" to {r['folder']}" if r.get("folder") else ""
+    typer.echo(
+        f"sent {r['sent']}{where}, failed {r['failed']}, to retry {r['retrying']}; "
+        f"waiting: {r['queue']['pending']}, failed in all: {r['queue']['failed']}"
+    )
+
+
+@sub.command()
+def retry(id: IdArg, as_json: JsonOpt = False) -> None:
+    """Send a failed message again with the next delivery (it keeps its Message-ID)."""
+    from apscn_tracker.services.messages import retry_message
+
+    m = retry_message(make_app(), id=id)
+    if as_json:
+        emit_json(m)
+        return
+    typer.echo(f"message {m['id']} ({m['kind']}) queued again; `apscn outbox send` delivers it now")
+
+
+def request_form(
+    lea: Annotated[str, typer.Argument(help="7-digit LEA code.")],
+    vendor: VendorOpt = "Xello",
+    year: YearOpt = None,
+    again: Annotated[
+        bool, typer.Option("--again", help="Queue a new copy even if this form was queued before.")
+    ] = False,
+    today: TodayOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Queue (and print) the pre-filled "APSCN: eSchoolPLUS API Request" email for a district.
+
+    The year defaults to the current school year, or the next one when the current one is requested.
+    """
+    from apscn_tracker.services.messages import queue_request_form
+
+    r: dict[str, Any] = queue_request_form(make_app(today), lea=lea, vendor=vendor, year=year, again=again)
+    if as_json:
+        emit_json(r)
+        return
+    head = [f"To: {', '.join(r['to'])}"]
+    if r["cc"]:
+        head.append(f"Cc: {', '.join(r['cc'])}")
+    head.append(f"Subject: {r['subject']}")
+    typer.echo("\n".join(head) + "\n")
+    typer.echo(r["text"])
+    if r["queued"]:
+        typer.echo(f"queued as message {r['id']}; `apscn outbox send` delivers it now", err=True)
+    else:
+        typer.echo(
+            f"already queued as message {r['id']} ({r['status']}); nothing new queued (--again queues a new copy)",
+            err=True,
+        )
+
+
+def preview(
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="renewal_reminder, lapsed_notice, activation_overdue, send_details_reminder, coordinator_digest, "
+            "request_form, powerschool_activation or upload_complete."
+        ),
+    ],
+    lea: Annotated[
+        str | None, typer.Argument(help="7-digit LEA code (not needed for coordinator_digest).", show_default=False)
+    ] = None,
+    vendor: VendorOpt = "Xello",
+    year: YearOpt = None,
+    html: Annotated[bool, typer.Option("--html", help="Print the HTML part instead of the text.")] = False,
+    today: TodayOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show an email as it would be sent today, rendered from the templates. Queues nothing."""
+    from apscn_tracker.services.messages import preview as run
+
+    p = run(make_app(today), kind=kind, lea=lea, vendor=vendor, year=year)
+    if as_json:
+        emit_json({"to": list(p.to), "cc": list(p.cc), "subject": p.subject, "text": p.text, "html": p.html})
+        return
+    head = [f"To: {', '.join(p.to) or '(nobody: no contact and no coordinator_email)'}"]
+    if p.cc:
+        head.append(f"Cc: {', '.join(p.cc)}")
+    head.append(f"Subject: {p.subject}")
+    typer.echo("\n".join(head) + "\n")
+    typer.echo(p.html if html else p.text, nl=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(sub, name="outbox")
+    app.command("request-form")(request_form)
+    app.command("preview")(preview)
