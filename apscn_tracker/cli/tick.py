@@ -1,0 +1,48 @@
+"""apscn tick"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from apscn_tracker.cli.common import JsonOpt, TodayOpt, emit_json, parse_day
+
+
+def tick(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be disconnected and queued; write and send nothing.")
+    ] = False,
+    today: TodayOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the day's work once: June 30 rollover, due reminders, coordinator digest, delivery, heartbeat.
+
+    Safe to run any number of times a day: each reminder is queued once. Missed days catch up with the
+    latest due reminder only. Exit code 1 when delivery could not run (the messages stay queued).
+    """
+    from apscn_tracker.services.app import App
+    from apscn_tracker.services.tick import local_today, summary_line
+    from apscn_tracker.services.tick import tick as run
+
+    ctx = App.from_env()
+    ctx.today = parse_day(today, "--today") or local_today(ctx.settings)
+    result = run(ctx, dry_run=dry_run)
+    if as_json:
+        emit_json(result)
+    else:
+        typer.echo(summary_line(result))
+        for row in result.get("would_queue", []):
+            to = ", ".join(row["to"]) or "nobody (no contact, no coordinator_email)"
+            typer.echo(
+                f"  {row['kind']} {row['lea']} {row['vendor']} {row['school_year']} (due {row['milestone']}) to {to}"
+            )
+        if result.get("report"):
+            typer.echo(f"yearly report: {result['report']}")
+    if result.get("delivery_error"):
+        typer.echo(f"error: delivery: {result['delivery_error']}", err=True)
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(tick)
