@@ -1,0 +1,272 @@
+"""``apscn doctor``: is the loop alive, is mail flowing, can every reminder reach someone, is the setup sound?
+
+Each check says ``ok``, ``info`` (worth knowing, nothing to do) or ``attention`` (someone should act). Any
+``attention`` makes the command exit 1, so cron or a monitoring system can act on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from apscn_tracker.config import ConfigError, Settings
+from apscn_tracker.services.app import App
+
+OK, INFO, ATTENTION = "ok", "info", "attention"
+TICK_MAX_AGE = timedelta(hours=26)  # a daily tick plus slack for a slow run or a late start
+STUCK_TICK = timedelta(hours=1)  # a tick started this long ago and not finished has died
+DELIVERY_LAG = timedelta(minutes=30)  # a due message this late means delivery is not running
+EMAIL_KINDS = ("renewal_reminder", "lapsed_notice", "activation_overdue", "send_details_reminder", "coordinator_digest")
+LISTED = 20  # names listed per check
+
+
+@dataclass
+class Check:
+    name: str
+    status: str
+    message: str
+    details: list[Any] = field(default_factory=list)
+
+
+def _ago(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    if hours < 1:
+        return f"{int(delta.total_seconds() // 60)} minutes ago"
+    if hours < 48:
+        return f"{hours:.0f} hours ago"
+    return f"{hours / 24:.0f} days ago"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def config_checks(settings: Settings) -> list[Check]:
+    from apscn_tracker.mail.message import HeaderError, check_sender
+    from apscn_tracker.scheduler import check_send_hour
+
+    checks: list[Check] = []
+    problems: list[str] = []
+    try:
+        check_send_hour(settings)
+    except ConfigError as exc:
+        problems.append(str(exc))
+    if not settings.coordinator_email:
+        problems.append(
+            "coordinator_email is not set: no coordinator digest, no activation_overdue notice, and the reminders "
+            "of districts without a contact reach nobody (set it in config.toml or APSCN_COORDINATOR_EMAIL)"
+        )
+    try:
+        check_sender(settings)
+    except HeaderError as exc:
+        problems.append(str(exc))
+    if settings.mail_transport == "smtp":
+        if settings.smtp_user and not settings.smtp_password:
+            problems.append("smtp_user is set but APSCN_SMTP_PASSWORD is not: the SMTP login will fail")
+        if settings.smtp_security == "none" and settings.smtp_user:
+            problems.append("smtp_security is 'none' with a login: the password would cross the network in clear")
+    problems.extend(_template_problems(settings))
+    if problems:
+        checks.append(Check("configuration", ATTENTION, f"{len(problems)} configuration problem(s)", problems))
+    else:
+        checks.append(
+            Check(
+                "configuration",
+                OK,
+                f"daily tick at {settings.send_hour:02d}:00 {settings.timezone}, mail by {settings.mail_transport}, "
+                f"coordinator {settings.coordinator_email}",
+            )
+        )
+    return checks
+
+
+def _template_problems(settings: Settings) -> list[str]:
+    from apscn_tracker.mail.render import PARTS, bundled_dir
+
+    folders = [p for p in (settings.templates_dir, bundled_dir()) if p is not None]
+    if settings.templates_dir is not None and not settings.templates_dir.is_dir():
+        return [f"templates_dir {settings.templates_dir} does not exist"]
+    missing = [
+        f"{kind}.{part}"
+        for kind in EMAIL_KINDS
+        for part in PARTS
+        if not any((folder / f"{kind}.{part}").is_file() for folder in folders)
+    ]
+    return [f"email templates missing: {', '.join(missing)}"] if missing else []
+
+
+def tick_check(app: App, now: datetime) -> Check:
+    from apscn_tracker.services.tick import last_tick
+
+    last = last_tick(app)
+    good = last_tick(app, ok_only=True)
+    if last is None:
+        return Check(
+            "tick",
+            ATTENTION,
+            "the daily tick has never run: start `apscn scheduler run`, or schedule `apscn tick` (cron, systemd timer)",
+        )
+    if last["finished_at"] is None and now - last["started_at"] > STUCK_TICK:
+        return Check(
+            "tick",
+            ATTENTION,
+            f"the tick started {_ago(now - last['started_at'])} (for {last['today']}) never finished: it died; "
+            "the next run catches up",
+        )
+    if last["finished_at"] is not None and not last["ok"]:
+        return Check("tick", ATTENTION, f"the last tick (for {last['today']}) failed: {last['error']}")
+    if good is None:
+        return Check("tick", INFO, f"the first tick is running (started {_ago(now - last['started_at'])})")
+    age = now - good["finished_at"]
+    counts = good.get("counts") or {}
+    what = f"last tick {_ago(age)} for {good['today']}"
+    if counts:
+        queued = sum((counts.get("queued") or {}).values())
+        what += f" (queued {queued}, sent {counts.get('sent', 0)}, failed {counts.get('failed', 0)})"
+    if counts.get("delivery_error"):
+        return Check("tick", ATTENTION, f"{what}; its delivery failed: {counts['delivery_error']}")
+    if age > TICK_MAX_AGE:
+        return Check(
+            "tick",
+            ATTENTION,
+            f"{what}: more than {TICK_MAX_AGE.total_seconds() / 3600:.0f} hours; is the scheduler running?",
+        )
+    return Check("tick", OK, what)
+
+
+def outbox_checks(app: App, now: datetime) -> list[Check]:
+    from apscn_tracker.ledger.models import Outbox
+    from apscn_tracker.mail.delivery import CLAIM_TIMEOUT
+    from apscn_tracker.mail.outbox import counts
+
+    checks: list[Check] = []
+    with app.ledger.transaction() as s:
+        by_status = counts(s)
+        failed = s.execute(
+            select(Outbox.id, Outbox.kind, Outbox.to_addrs, Outbox.last_error)
+            .where(Outbox.status == "failed")
+            .order_by(Outbox.id.desc())
+            .limit(LISTED)
+        ).all()
+        oldest_due = _utc(s.scalar(select(func.min(Outbox.next_attempt_at)).where(Outbox.status == "pending")))
+        stuck = int(
+            s.scalar(
+                select(func.count())
+                .select_from(Outbox)
+                .where(Outbox.status == "sending", Outbox.claimed_at <= now - CLAIM_TIMEOUT)
+            )
+            or 0
+        )
+        tired = int(
+            s.scalar(
+                select(func.count())
+                .select_from(Outbox)
+                .where(Outbox.status.in_(("pending", "sending")), Outbox.attempts >= app.settings.max_attempts)
+            )
+            or 0
+        )
+    summary = ", ".join(f"{n} {k}" for k, n in by_status.items())
+    if by_status["failed"]:
+        checks.append(
+            Check(
+                "failed messages",
+                ATTENTION,
+                f"{by_status['failed']} message(s) failed for good: "
+                "`apscn outbox show ID`, fix, `apscn outbox retry ID`",
+                [f"#{i} {kind} to {to}: {err}" for i, kind, to, err in failed],
+            )
+        )
+    if oldest_due is not None and now - oldest_due > DELIVERY_LAG:
+        checks.append(
+            Check(
+                "pending messages",
+                ATTENTION,
+                f"{by_status['pending']} message(s) waiting, the oldest due {_ago(now - oldest_due)}: "
+                "delivery is not running or the mail server refuses (`apscn outbox list --status pending`)",
+            )
+        )
+    if stuck:
+        checks.append(
+            Check(
+                "interrupted sends",
+                ATTENTION,
+                f"{stuck} message(s) left in 'sending' by a process that stopped; the next delivery sends them "
+                "again with the same Message-ID",
+            )
+        )
+    if tired:
+        checks.append(
+            Check(
+                "retries",
+                ATTENTION,
+                f"{tired} message(s) still not delivered after {app.settings.max_attempts} tries; they stay queued",
+            )
+        )
+    if not checks:
+        checks.append(Check("outbox", OK, summary or "empty"))
+    else:
+        checks.append(Check("outbox", INFO, summary))
+    return checks
+
+
+def contact_check(app: App) -> Check:
+    from apscn_tracker.services.messages import districts_without_contact
+
+    with app.ledger.transaction() as s:
+        found = districts_without_contact(s)
+    if not found:
+        return Check("contacts", OK, "every district with a connection has a contact")
+    names = [f"{d['lea']} {d['name']}" for d in found]
+    return Check(
+        "contacts",
+        ATTENTION,
+        f"{len(found)} district(s) with a connection have no contact: their reminders go to the coordinator to "
+        "forward (`apscn district edit LEA --add-email ADDRESS`)",
+        names[:LISTED] + ([f"... and {len(names) - LISTED} more"] if len(names) > LISTED else []),
+    )
+
+
+def scheduler_check(settings: Settings) -> Check:
+    if not settings.is_sqlite:
+        return Check("scheduler", INFO, "PostgreSQL ledger: the scheduler holds an advisory lock while it runs")
+    from apscn_tracker.scheduler import FileLock, lock_path
+
+    pid = FileLock(lock_path(settings)).holder()
+    if pid is not None:
+        return Check("scheduler", INFO, f"a scheduler is running (pid {pid})")
+    return Check("scheduler", INFO, "no scheduler is running (fine when cron or a timer runs the tick)")
+
+
+def doctor(app: App, *, now: datetime | None = None) -> dict[str, Any]:
+    """Every check; ``ok`` is False when any needs attention."""
+    now = now or datetime.now(UTC)
+    checks = config_checks(app.settings)
+    try:
+        app.ledger  # noqa: B018  (opens it, applies pending migrations)
+    except Exception as exc:  # the ledger cannot be opened: nothing else can be checked
+        checks.append(Check("ledger", ATTENTION, str(exc).splitlines()[0]))
+        return _result(checks, now)
+    checks.append(Check("ledger", OK, f"{app.ledger.dialect} ledger open, schema up to date"))
+    checks.append(tick_check(app, now))
+    checks.extend(outbox_checks(app, now))
+    checks.append(contact_check(app))
+    checks.append(scheduler_check(app.settings))
+    return _result(checks, now)
+
+
+def config_failure(exc: Exception, *, now: datetime | None = None) -> dict[str, Any]:
+    """The result when the configuration cannot even be loaded."""
+    return _result([Check("configuration", ATTENTION, str(exc))], now or datetime.now(UTC))
+
+
+def _result(checks: list[Check], now: datetime) -> dict[str, Any]:
+    return {
+        "ok": not any(c.status == ATTENTION for c in checks),
+        "checked_at": now.isoformat(timespec="seconds"),
+        "checks": [asdict(c) for c in checks],
+    }
