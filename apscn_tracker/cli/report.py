@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -39,21 +41,33 @@ OutputOpt = Annotated[
 ]
 
 
+@contextmanager
+def _busy(what: str) -> Iterator[None]:
+    """A spinner on the terminal while a large ledger is read (nothing when stderr is not a terminal)."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(f"{what}..."):
+        yield
+
+
 def report(year: ReportYearOpt = None, fmt: FormatOpt = None, output: OutputOpt = None, today: TodayOpt = None) -> None:
     """The yearly renewal report: who renewed before July 1, how long the state took, who lapsed and how long.
 
     HTML is one self-contained page (inline CSS and SVG charts, prints cleanly); Markdown is for pasting;
     CSV has one row per connection (UTF-8, ISO dates, header); JSON carries the same content as the HTML.
     """
-    from apscn_tracker.services.report import write_report
+    from apscn_tracker.services.report import stream_report, write_report
 
     ctx = make_app(today)
-    result = write_report(ctx, year=year, fmt=fmt, output=output)
     if output is None:
-        sys.stdout.write(str(result))
-        sys.stdout.flush()
-    else:
-        typer.echo(f"report written to {result}", err=True)
+        stream_report(ctx, year=year, fmt=fmt, out=sys.stdout.buffer)
+        return
+    with _busy("Building the report"):
+        result = write_report(ctx, year=year, fmt=fmt, output=output)
+    typer.echo(f"report written to {result}", err=True)
 
 
 def calendar(
@@ -71,7 +85,8 @@ def calendar(
     from apscn_tracker.services.ical import write_calendar
 
     ctx = make_app(today)
-    result = write_calendar(ctx, lea=lea, output=output)
+    with _busy("Building the calendar") if output is not None else nullcontext():
+        result = write_calendar(ctx, lea=lea, output=output)
     if output is None:
         sys.stdout.buffer.write(result)  # type: ignore[arg-type]
         sys.stdout.flush()

@@ -72,9 +72,9 @@ def report_statement(year: SchoolYear, *, district_id: int | None = None, vendor
 def iter_rows(
     session: Session, year: SchoolYear, *, district_id: int | None = None, vendor_id: int | None = None
 ) -> Iterator[ReportRow]:
-    """The year's rows, streamed from the database in batches."""
+    """The year's rows, streamed from the database in batches (Core rows: no ORM identity map to fill)."""
     stmt = report_statement(year, district_id=district_id, vendor_id=vendor_id)
-    result = session.execute(stmt.execution_options(yield_per=_BATCH))
+    result = session.connection().execute(stmt.execution_options(yield_per=_BATCH))
     for lea, name, county, vendor, method, req, exp, ena, conf, sent, has_contact in result:
         yield ReportRow(
             lea=lea,

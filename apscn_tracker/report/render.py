@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -43,18 +43,40 @@ def _csv_cell(value: Any) -> Any:
     return neutralise(value)
 
 
-def render_csv(report: dict[str, Any]) -> str:
+def iter_csv(report: dict[str, Any], *, batch: int = 1000) -> Iterator[str]:
     """One row per connection and school year, with a header; ISO dates; CRLF line ends (RFC 4180)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(ROW_FIELDS)
-    for row in report["rows"]:
+    for i, row in enumerate(report["rows"], 1):
         writer.writerow([_csv_cell(row.get(k)) for k in ROW_FIELDS])
-    return out.getvalue()
+        if i % batch == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def render_csv(report: dict[str, Any]) -> str:
+    return "".join(iter_csv(report))
+
+
+def iter_json(report: dict[str, Any], *, chunk: int = 1 << 16) -> Iterator[str]:
+    """Indented JSON in chunks of about ``chunk`` characters (the encoder's own pieces are tiny)."""
+    parts: list[str] = []
+    size = 0
+    for piece in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(report):
+        parts.append(piece)
+        size += len(piece)
+        if size >= chunk:
+            yield "".join(parts)
+            parts, size = [], 0
+    parts.append("\n")
+    yield "".join(parts)
 
 
 def render_json(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    return "".join(iter_json(report))
 
 
 # -- templates -----------------------------------------------------------------------------------------------
@@ -138,28 +160,39 @@ def _chart_svgs(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def render_html(report: dict[str, Any], *, template_dirs: Sequence[Path], title: str | None = None) -> str:
+def iter_html(report: dict[str, Any], *, template_dirs: Sequence[Path]) -> Iterator[str]:
     """One self-contained page: inline CSS and SVG, no script, nothing fetched."""
     env = environment(template_dirs)
-    return env.get_template(HTML_TEMPLATE).render(
-        r=report, svg=_chart_svgs(report), title=title or f"APSCN API renewals {report['school_year']}"
-    )
+    title = f"APSCN API renewals {report['school_year']}"
+    return env.get_template(HTML_TEMPLATE).generate(r=report, svg=_chart_svgs(report), title=title)
 
 
-def render_markdown(report: dict[str, Any], *, template_dirs: Sequence[Path], title: str | None = None) -> str:
+def render_html(report: dict[str, Any], *, template_dirs: Sequence[Path]) -> str:
+    return "".join(iter_html(report, template_dirs=template_dirs))
+
+
+def iter_markdown(report: dict[str, Any], *, template_dirs: Sequence[Path]) -> Iterator[str]:
     env = environment(template_dirs)
-    return env.get_template(MARKDOWN_TEMPLATE).render(
-        r=report, title=title or f"APSCN API renewals {report['school_year']}"
-    )
+    title = f"APSCN API renewals {report['school_year']}"
+    return env.get_template(MARKDOWN_TEMPLATE).generate(r=report, title=title)
+
+
+def render_markdown(report: dict[str, Any], *, template_dirs: Sequence[Path]) -> str:
+    return "".join(iter_markdown(report, template_dirs=template_dirs))
+
+
+def iter_render(report: dict[str, Any], fmt: str, *, template_dirs: Sequence[Path]) -> Iterator[str]:
+    """The report in ``fmt`` as a stream of text chunks (the whole output never sits in memory)."""
+    if fmt == "html":
+        return iter_html(report, template_dirs=template_dirs)
+    if fmt == "md":
+        return iter_markdown(report, template_dirs=template_dirs)
+    if fmt == "csv":
+        return iter_csv(report)
+    if fmt == "json":
+        return iter_json(report)
+    raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
 def render(report: dict[str, Any], fmt: str, *, template_dirs: Sequence[Path]) -> str:
-    if fmt == "html":
-        return render_html(report, template_dirs=template_dirs)
-    if fmt == "md":
-        return render_markdown(report, template_dirs=template_dirs)
-    if fmt == "csv":
-        return render_csv(report)
-    if fmt == "json":
-        return render_json(report)
-    raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
+    return "".join(iter_render(report, fmt, template_dirs=template_dirs))

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.errors import UserError
@@ -88,21 +89,35 @@ def render_report(app: App, report: dict[str, Any], fmt: str) -> str:
     return render(report, fmt, template_dirs=template_dirs(app))
 
 
+def iter_report(app: App, report: dict[str, Any], fmt: str) -> Iterator[str]:
+    """The rendered report as text chunks, so that a large one is never held whole in memory."""
+    from apscn_tracker.report.render import iter_render
+
+    return iter_render(report, fmt, template_dirs=template_dirs(app))
+
+
 def write_report(
     app: App, *, year: str | SchoolYear | None = None, fmt: str | None = None, output: Path | None = None
 ) -> str | Path:
     """Render the report; return the text when ``output`` is None, else write the file and return its path.
 
     A CSV file starts with a UTF-8 byte-order mark so that spreadsheets detect the encoding; text returned for
-    standard output has none.
+    standard output has none. The file is written beside its final name and renamed, so a reader never sees half.
     """
     fmt = format_for(fmt, output)
-    text = render_report(app, build_report(app, year=year), fmt)
+    report = build_report(app, year=year)
     if output is None:
-        return text
-    encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
-    atomic_write(output, text.encode(encoding), mode=None)
+        return render_report(app, report, fmt)
+    atomic_write(output, iter_report(app, report, fmt), mode=None, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
     return output
+
+
+def stream_report(app: App, *, year: str | SchoolYear | None = None, fmt: str | None = None, out: BinaryIO) -> None:
+    """Write the report to a byte stream (standard output) as UTF-8, chunk by chunk."""
+    fmt = format_for(fmt, None)
+    for chunk in iter_report(app, build_report(app, year=year), fmt):
+        out.write(chunk.encode("utf-8"))
+    out.flush()
 
 
 def report_paths(app: App, year: SchoolYear) -> tuple[Path, Path]:
@@ -118,15 +133,13 @@ def write_yearly_report(app: App, *, year: SchoolYear) -> Path:
     Owner-only (folder 0700, files 0600), each file replaced atomically, so running it again (a catch-up tick)
     just refreshes the files. Returns the HTML path; the summary is in the JSON file beside it.
     """
-    from apscn_tracker.report.render import render_html, render_json
-
     report = build_report(app, year=year)
     html_path, json_path = report_paths(app, year)
     folder = html_path.parent
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(folder, 0o700)
-    atomic_write(json_path, render_json(report).encode("utf-8"), mode=0o600)
-    atomic_write(html_path, render_html(report, template_dirs=template_dirs(app)).encode("utf-8"), mode=0o600)
+    atomic_write(json_path, iter_report(app, report, "json"), mode=0o600)
+    atomic_write(html_path, iter_report(app, report, "html"), mode=0o600)
     return html_path
 
 
@@ -140,8 +153,9 @@ def report_summary(app: App, *, year: SchoolYear) -> dict[str, Any]:
     return build_report(app, year=year)["summary"]
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int | None) -> None:
-    """Write to a temporary file beside ``path`` and rename it over; ``mode`` None keeps the umask's default."""
+def atomic_write(path: Path, data: bytes | Iterable[str], *, mode: int | None, encoding: str = "utf-8") -> None:
+    """Write ``data`` (bytes, or text chunks encoded with ``encoding``) to a temporary file beside ``path`` and
+    rename it over ``path``; ``mode`` None gives the file the umask's default permissions."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -149,7 +163,13 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None) -> None:
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")  # created 0600
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            if isinstance(data, bytes):
+                fh.write(data)
+            else:
+                first = True
+                for chunk in data:
+                    fh.write(chunk.encode(encoding if first else "utf-8"))  # a BOM at the start only
+                    first = False
             fh.flush()
             os.fsync(fh.fileno())
         if mode is None:
