@@ -87,8 +87,8 @@ def calendar(
     ctx = make_app(today)
     with _busy("Building the calendar") if output is not None else nullcontext():
         result = write_calendar(ctx, lea=lea, output=output)
-    if output is None:
-        sys.stdout.buffer.write(result)  # type: ignore[arg-type]
+    if isinstance(result, bytes):
+        sys.stdout.buffer.write(result)
         sys.stdout.flush()
     else:
         typer.echo(f"calendar written to {result}", err=True)

@@ -8,6 +8,7 @@ district has any contact. No per-row queries, no ORM objects: 13,000 districts x
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -15,6 +16,20 @@ from sqlalchemy.orm import Session
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.ledger.models import Connection, Contact, District, Outbox, Renewal, Vendor
 from apscn_tracker.report.stats import ReportRow
+
+
+def _columns(model: Any) -> Any:
+    """A table's Core columns: the selects below are written with these (plain SQL expressions)."""
+    return model.__table__.c
+
+
+conn = _columns(Connection)
+dist = _columns(District)
+vend = _columns(Vendor)
+ren = _columns(Renewal)
+outbox = _columns(Outbox)
+contact = _columns(Contact)
+
 
 REMINDER_KINDS = ("renewal_reminder", "lapsed_notice", "activation_overdue", "send_details_reminder")
 """Outbox kinds counted as reminders (DESIGN.md, reminder rules); on-demand messages and digests are not."""
@@ -25,47 +40,47 @@ _BATCH = 2000
 def report_statement(year: SchoolYear, *, district_id: int | None = None, vendor_id: int | None = None):
     """The select behind :func:`load_rows` (exposed for tests and for ``EXPLAIN``)."""
     reminders = (
-        select(Outbox.district_id, Outbox.vendor_id, func.count().label("n"))
-        .where(Outbox.status == "sent", Outbox.school_year == year.start, Outbox.kind.in_(REMINDER_KINDS))
-        .group_by(Outbox.district_id, Outbox.vendor_id)
+        select(outbox.district_id, outbox.vendor_id, func.count().label("n"))
+        .where(outbox.status == "sent", outbox.school_year == year.start, outbox.kind.in_(REMINDER_KINDS))
+        .group_by(outbox.district_id, outbox.vendor_id)
         .subquery("reminders")
     )
-    contacts = select(Contact.district_id).group_by(Contact.district_id).subquery("contacts")
+    contacts = select(contact.district_id).group_by(contact.district_id).subquery("contacts")
     # A connection belongs to a year if it has a renewal for it, or existed (and was not yet retired) then.
     existed = and_(
-        Connection.created_on <= year.ends,
-        or_(Connection.retired_on.is_(None), Connection.retired_on >= year.begins),
+        conn.created_on <= year.ends,
+        or_(conn.retired_on.is_(None), conn.retired_on >= year.begins),
     )
     stmt = (
         select(
-            District.lea_code,
-            District.name,
-            District.county,
-            Vendor.name,
-            Connection.method,
-            Renewal.requested_on,
-            Renewal.expected_enabled_by,
-            Renewal.enabled_on,
-            Renewal.confirmed_on,
+            dist.lea_code,
+            dist.name,
+            dist.county,
+            vend.name,
+            conn.method,
+            ren.requested_on,
+            ren.expected_enabled_by,
+            ren.enabled_on,
+            ren.confirmed_on,
             func.coalesce(reminders.c.n, 0),
             contacts.c.district_id.is_not(None),
         )
         .select_from(Connection)
-        .join(District, District.id == Connection.district_id)
-        .join(Vendor, Vendor.id == Connection.vendor_id)
-        .outerjoin(Renewal, and_(Renewal.connection_id == Connection.id, Renewal.school_year == year.start))
+        .join(District, dist.id == conn.district_id)
+        .join(Vendor, vend.id == conn.vendor_id)
+        .outerjoin(Renewal, and_(ren.connection_id == conn.id, ren.school_year == year.start))
         .outerjoin(
             reminders,
-            and_(reminders.c.district_id == Connection.district_id, reminders.c.vendor_id == Connection.vendor_id),
+            and_(reminders.c.district_id == conn.district_id, reminders.c.vendor_id == conn.vendor_id),
         )
-        .outerjoin(contacts, contacts.c.district_id == Connection.district_id)
-        .where(or_(Renewal.requested_on.is_not(None), existed))
-        .order_by(District.lea_code, Vendor.name)
+        .outerjoin(contacts, contacts.c.district_id == conn.district_id)
+        .where(or_(ren.requested_on.is_not(None), existed))
+        .order_by(dist.lea_code, vend.name)
     )
     if district_id is not None:
-        stmt = stmt.where(Connection.district_id == district_id)
+        stmt = stmt.where(conn.district_id == district_id)
     if vendor_id is not None:
-        stmt = stmt.where(Connection.vendor_id == vendor_id)
+        stmt = stmt.where(conn.vendor_id == vendor_id)
     return stmt
 
 
@@ -99,6 +114,4 @@ def load_rows(
 
 def years_on_record(session: Session) -> list[SchoolYear]:
     """Every school year with a renewal row, oldest first."""
-    return [
-        SchoolYear(y) for y in session.scalars(select(Renewal.school_year).distinct().order_by(Renewal.school_year))
-    ]
+    return [SchoolYear(y) for y in session.scalars(select(ren.school_year).distinct().order_by(ren.school_year))]

@@ -162,7 +162,7 @@ def _summary(items: list[_Derived], year: SchoolYear, as_of: date, cal: StateCal
     req_before = sum(1 for x in api if x.row.requested_on is not None and x.row.requested_on < year.begins)
     ena_before = sum(1 for x in api if x.row.enabled_on is not None and x.row.enabled_on < year.begins)
     wds = sorted(x.working_days for x in api if x.working_days is not None)
-    overdue = []
+    overdue: list[dict[str, Any]] = []
     for x in api:
         if x.status is Status.OVERDUE or x.late:
             r = x.row
@@ -181,7 +181,7 @@ def _summary(items: list[_Derived], year: SchoolYear, as_of: date, cal: StateCal
                 }
             )
     overdue.sort(key=lambda o: (not o["still_open"], -(o["working_days"] or 0), o["lea"], o["vendor"]))
-    gaps = [
+    gaps: list[dict[str, Any]] = [
         {"lea": x.row.lea, "district": x.row.district, "vendor": x.row.vendor, "days": x.gap[0], "ongoing": x.gap[1]}
         for x in api
         if x.gap is not None and x.gap[0] > 0
@@ -252,10 +252,10 @@ def _by_vendor(items: list[_Derived], year: SchoolYear) -> list[dict[str, Any]]:
 
 
 def _charts(items: list[_Derived], summary: dict[str, Any]) -> dict[str, Any]:
-    enabled = [x.row.enabled_on for x in items if x.row.method == "api" and x.working_days is not None]
+    enabled = [x.row.enabled_on for x in items if x.working_days is not None and x.row.enabled_on is not None]
     weeks: list[dict[str, Any]] = []
     if enabled:
-        per_week = Counter(d - timedelta(days=d.weekday()) for d in enabled)  # type: ignore[operator]
+        per_week: Counter[date] = Counter(d - timedelta(days=d.weekday()) for d in enabled)
         monday, last = min(per_week), max(per_week)
         while monday <= last:
             weeks.append({"week_of": monday.isoformat(), "count": per_week.get(monday, 0)})

@@ -7,6 +7,7 @@ with a grouped count of their request/correction events, which becomes the event
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import and_, func, select
 
@@ -16,6 +17,19 @@ from apscn_tracker.ledger.models import Connection, District, Event, Renewal, Ve
 from apscn_tracker.report.ical import CalEvent, PendingRenewal, deadline_events, to_ical
 from apscn_tracker.services.app import App
 
+
+def _columns(model: Any) -> Any:
+    """A table's Core columns: the selects below are written with these (plain SQL expressions)."""
+    return model.__table__.c
+
+
+conn = _columns(Connection)
+dist = _columns(District)
+vend = _columns(Vendor)
+ren = _columns(Renewal)
+event = _columns(Event)
+
+
 REVISION_KINDS = ("requested", "corrected")
 
 
@@ -24,45 +38,45 @@ def pending_renewals(app: App, *, lea: str | None = None) -> list[PendingRenewal
     years = (current.start, current.next.start)
     with app.ledger.transaction() as s:
         revisions = (
-            select(Event.district_id, Event.vendor_id, Event.school_year, func.count().label("n"))
-            .where(Event.kind.in_(REVISION_KINDS), Event.school_year.in_(years))
-            .group_by(Event.district_id, Event.vendor_id, Event.school_year)
+            select(event.district_id, event.vendor_id, event.school_year, func.count().label("n"))
+            .where(event.kind.in_(REVISION_KINDS), event.school_year.in_(years))
+            .group_by(event.district_id, event.vendor_id, event.school_year)
             .subquery("revisions")
         )
         stmt = (
             select(
-                District.lea_code,
-                District.name,
-                Vendor.name,
-                Renewal.school_year,
-                Renewal.requested_on,
-                Renewal.expected_enabled_by,
+                dist.lea_code,
+                dist.name,
+                vend.name,
+                ren.school_year,
+                ren.requested_on,
+                ren.expected_enabled_by,
                 func.coalesce(revisions.c.n, 1),
             )
             .select_from(Renewal)
-            .join(Connection, Connection.id == Renewal.connection_id)
-            .join(District, District.id == Connection.district_id)
-            .join(Vendor, Vendor.id == Connection.vendor_id)
+            .join(Connection, conn.id == ren.connection_id)
+            .join(District, dist.id == conn.district_id)
+            .join(Vendor, vend.id == conn.vendor_id)
             .outerjoin(
                 revisions,
                 and_(
-                    revisions.c.district_id == Connection.district_id,
-                    revisions.c.vendor_id == Connection.vendor_id,
-                    revisions.c.school_year == Renewal.school_year,
+                    revisions.c.district_id == conn.district_id,
+                    revisions.c.vendor_id == conn.vendor_id,
+                    revisions.c.school_year == ren.school_year,
                 ),
             )
             .where(
-                Connection.retired_on.is_(None),
-                Connection.method == "api",
-                Renewal.school_year.in_(years),
-                Renewal.requested_on.is_not(None),
-                Renewal.expected_enabled_by.is_not(None),
-                Renewal.enabled_on.is_(None),
+                conn.retired_on.is_(None),
+                conn.method == "api",
+                ren.school_year.in_(years),
+                ren.requested_on.is_not(None),
+                ren.expected_enabled_by.is_not(None),
+                ren.enabled_on.is_(None),
             )
-            .order_by(District.lea_code, Vendor.name, Renewal.school_year)
+            .order_by(dist.lea_code, vend.name, ren.school_year)
         )
         if lea:
-            stmt = stmt.where(Connection.district_id == q.get_district(s, lea=lea).id)
+            stmt = stmt.where(conn.district_id == q.get_district(s, lea=lea).id)
         return [
             PendingRenewal(
                 lea=code,
