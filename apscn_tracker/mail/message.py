@@ -150,8 +150,9 @@ def build_message(row: Outbox, settings: Settings) -> EmailMessage:
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
     msg["X-APSCN-Kind"] = check_header("kind", row.kind)
-    msg.set_content(row.body_text, subtype="plain", charset="utf-8")
-    msg.add_alternative(row.body_html, subtype="html", charset="utf-8")
+    # quoted-printable keeps the message 7-bit: any server takes it, accents and all
+    msg.set_content(row.body_text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(row.body_html, subtype="html", charset="utf-8", cte="quoted-printable")
     # a boundary fixed by the Message-ID: a resend is byte-for-byte the same message
     msg.set_boundary("apscn-" + hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:40])
     return msg

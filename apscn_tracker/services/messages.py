@@ -17,6 +17,7 @@ request_form             district contacts              coordinator
 powerschool_activation   district contacts              coordinator
 upload_complete          vendor's Onboarding Manager    district contacts, coordinator
 delivery_failed          coordinator                    -
+report_ready             coordinator                    -
 =======================  =============================  ==============================
 
 A district without a contact is never skipped silently: its email goes to the coordinator with a line asking
@@ -29,7 +30,7 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import and_, exists, select
@@ -61,6 +62,7 @@ ROUTES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "powerschool_activation": ((DISTRICT,), (COORDINATOR,)),
     "upload_complete": ((ONBOARDING,), (DISTRICT, COORDINATOR)),
     "delivery_failed": ((COORDINATOR,), ()),
+    "report_ready": ((COORDINATOR,), ()),  # the yearly report is written (templates of the report feature)
 }
 """kind -> (to, cc) roles."""
 
@@ -298,7 +300,8 @@ def message_context(
         ctx["districts_without_contact"] = districts_without_contact(session)
         from apscn_tracker.mail.outbox import problems
 
-        ctx["delivery_problems"] = problems(session, max_attempts=settings.max_attempts, now=datetime.now(UTC), days=7)
+        end_of_today = datetime.combine(today, time.max, tzinfo=UTC)
+        ctx["delivery_problems"] = problems(session, max_attempts=settings.max_attempts, now=end_of_today, days=7)
     ctx.update(extra or {})
     return ctx
 
