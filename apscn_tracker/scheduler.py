@@ -367,8 +367,16 @@ def build_scheduler(runner: Runner, *, now: datetime | None = None) -> BlockingS
     return sched
 
 
-def run(settings: Settings, *, install_signals: bool = True, ready: Callable[[Runner, Any], None] | None = None) -> int:
-    """Run until SIGINT/SIGTERM. Raises SchedulerLocked when another scheduler holds the ledger."""
+def run(
+    settings: Settings,
+    *,
+    install_signals: bool = True,
+    ready: Callable[[Runner, Any, Callable[[str], None]], None] | None = None,
+) -> int:
+    """Run until SIGINT/SIGTERM. Raises SchedulerLocked when another scheduler holds the ledger.
+
+    ``ready(runner, scheduler, stop)`` is called once the jobs are added, before the loop starts (for tests and
+    embedding: ``stop(reason)`` ends the loop as a signal would)."""
     check_send_hour(settings)
     from apscn_tracker.ledger.db import open_ledger
 
@@ -406,12 +414,12 @@ def run(settings: Settings, *, install_signals: bool = True, ready: Callable[[Ru
             ", catch-up tick now" if sched.get_job(CATCH_UP) else "",
         )
         if ready is not None:
-            ready(runner, stop)
+            ready(runner, sched, stop)
         started = time.monotonic()
         sched.start()  # blocks until stopped
         for t in stopper:
             t.join()
-        log.info("scheduler stopped after %.0f s (%d ticks)", time.monotonic() - started, runner.ticks)
+        log.info("scheduler stopped after %.0f s; ticks run: %d", time.monotonic() - started, runner.ticks)
         return 0
     finally:
         lock.release()

@@ -43,7 +43,7 @@ log = logging.getLogger("apscn_tracker.tick")
 ACTOR = "scheduler"
 BATCH = 200  # reminders per transaction
 KEY_CHUNK = 500  # keys per "already queued?" query
-DELIVERY_BATCH = 50  # messages per delivery call (the stop flag is checked between calls)
+DELIVERY_BATCH = 10  # messages per delivery call and SMTP connection (a stop request waits for at most one)
 DIGEST = "coordinator_digest"
 REPORT_READY = "report_ready"
 REPORT_WINDOW = timedelta(days=31)  # a missed July 1 is caught up until the end of July

@@ -1,0 +1,164 @@
+"""A real `apscn tick` process killed during delivery, then run again: no duplicate, nothing lost.
+
+The SMTP server is a real one (aiosmtpd on 127.0.0.1) that takes its time to accept each message, so the test
+can kill the tick while a message is on the wire: received by the server, not yet acknowledged, not yet
+marked sent. The restart comes more than ten minutes later (the claim timeout of a message left in
+``sending`` by a dead process) and resends that one message with the same Message-ID.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from apscn_tracker.ledger.models import Event, Outbox, TickRun
+from apscn_tracker.mail.delivery import CLAIM_TIMEOUT
+from apscn_tracker.services import connections, districts
+from apscn_tracker.services.setup import init
+
+TODAY = date(2026, 7, 8)
+COORDINATOR = "coordinator@coop.example"
+
+
+class SlowSmtp:
+    """A real SMTP server on 127.0.0.1 that waits ``delay`` seconds before accepting each message."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.received: list[str] = []  # Message-IDs, in arrival order
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.controller = None
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.received.append(email.message_from_bytes(envelope.content)["Message-ID"])
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        return "250 OK"
+
+    def __enter__(self) -> SlowSmtp:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.controller.stop()
+
+    def wait_for(self, n: int, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < n:
+            assert time.monotonic() < deadline, f"the server got {len(self.received)} messages, not {n}"
+            time.sleep(0.01)
+
+
+def lapsed_ledger(make_app, home: Path, **config: object) -> None:
+    """Every bundled district connected by API and lapsed on July 8, 2026: 29 notices and a digest to send."""
+    app = make_app(TODAY)
+    init(app)
+    connections.connect(app, lea=None, vendor="Xello", method="api", all_districts=True)
+    for lea in ("0101000", "0104000", "0401000"):
+        districts.edit_district(app, lea=lea, add_emails=[f"data@{lea}.k12.example"])
+    app.close()
+    lines = [
+        f'coordinator_email = "{COORDINATOR}"',
+        'mail_from = "APSCN Tracker <tracker@coop.example>"',
+        *(f"{k} = {json.dumps(v)}" for k, v in config.items()),
+    ]
+    (home / "config.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def process_env(server: SlowSmtp) -> dict[str, str]:
+    return {
+        **os.environ,
+        "APSCN_TODAY": TODAY.isoformat(),
+        "APSCN_MAIL_TRANSPORT": "smtp",
+        "APSCN_SMTP_HOST": "127.0.0.1",
+        "APSCN_SMTP_PORT": str(server.port),
+        "APSCN_SMTP_SECURITY": "none",
+    }
+
+
+RESTART_LATER = """
+import sys
+from datetime import datetime
+from freezegun import freeze_time
+from apscn_tracker.cli.main import run
+sys.argv = ["apscn", *sys.argv[1:]]
+with freeze_time(datetime.fromisoformat({at!r}), tick=True):
+    run()
+"""
+
+
+def run_later(args: list[str], *, at: datetime, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``apscn ARGS`` in a new process whose clock reads ``at`` (and runs on from there)."""
+    code = RESTART_LATER.format(at=at.isoformat())
+    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def ledger_rows(make_app):
+    app = make_app(TODAY)
+    with app.ledger.transaction() as s:
+        outbox = s.execute(select(Outbox.id, Outbox.key, Outbox.status, Outbox.message_id)).all()
+        sent_events = s.execute(select(Event.data).where(Event.kind == "message_sent")).scalars().all()
+        queued_events = s.scalar(select(func.count()).select_from(Event).where(Event.kind == "reminder_queued"))
+        beats = s.execute(select(TickRun.ok, TickRun.finished_at).order_by(TickRun.id)).all()
+    return outbox, [json.loads(d)["outbox_id"] for d in sent_events], queued_events, beats
+
+
+@pytest.mark.slow
+@pytest.mark.sqlite_only
+def test_a_tick_killed_during_delivery_and_run_again_sends_every_message_once_and_loses_none(make_app, home):
+    lapsed_ledger(make_app, home)
+    with SlowSmtp(delay=0.5) as server:
+        env = process_env(server)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "apscn_tracker", "tick", "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        server.wait_for(3)  # the 3rd message is on the wire: received, not yet acknowledged
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert proc.returncode == -signal.SIGKILL
+
+        outbox, sent_ids, queued, beats = ledger_rows(make_app)
+        statuses = sorted(status for _, _, status, _ in outbox)
+        assert len(outbox) == 30 and queued == 30  # 29 lapsed notices + the digest, each with its event
+        assert statuses.count("sent") == 2 and statuses.count("sending") == 1 and statuses.count("pending") == 27
+        assert beats == [(False, None)]  # the killed tick never finished
+        in_flight = next(mid for _, _, status, mid in outbox if status == "sending")
+        assert server.received[-1] == in_flight
+
+        server.delay = 0.0
+        later = datetime.now(UTC) + CLAIM_TIMEOUT + timedelta(minutes=1)
+        again = run_later(["tick", "--json"], at=later, env=env)
+        assert again.returncode == 0, again.stderr
+        result = json.loads(again.stdout)
+        assert sum(result["queued"].values()) == 0  # nothing queued twice
+        assert result["sent"] == 28 and result["failed"] == 0
+
+    outbox, sent_ids, queued, beats = ledger_rows(make_app)
+    assert {status for _, _, status, _ in outbox} == {"sent"}
+    assert sorted(sent_ids) == sorted(i for i, _, _, _ in outbox)  # each row marked sent exactly once
+    assert len({key for _, key, _, _ in outbox}) == 30 and queued == 30
+    ids = [mid for _, _, _, mid in outbox]
+    assert sorted(set(server.received)) == sorted(ids)  # every message reached the server
+    resent = [mid for mid in set(server.received) if server.received.count(mid) > 1]
+    assert resent == [in_flight]  # the only duplicate: the one in flight, recognisable by its Message-ID
+    assert [ok for ok, _ in beats] == [False, True]
