@@ -179,7 +179,7 @@ def _notify_coordinator(s: Any, app: App, row: Outbox, *, now: datetime, error: 
         to = address_emails(row.to_addrs)
     except HeaderError:
         to = []
-    if coordinator in (refused if refused is not None else to):
+    if coordinator in ([a.lower() for a in refused] if refused is not None else to):
         return
     from apscn_tracker.services.messages import queue_message
 
