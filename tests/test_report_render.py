@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -255,3 +255,23 @@ def test_report_and_calendar_explain_every_option(cli):
         for option in options:
             line = next(line for line in result.stdout.splitlines() if option in line)
             assert len(line.split(option, 1)[1].strip()) > 10, line
+
+
+def test_large_counts_are_written_compactly_on_axes_and_with_separators_in_tables():
+    assert [charts.compact(v) for v in (950, 1000, 7499, 12_800, 3_141_441)] == ["950", "1k", "7.5k", "12k", "3.1M"]
+    svg = charts.status_chart([{"status": "confirmed", "count": 53_874}, {"status": "lapsed", "count": 1_759}])
+    assert "53,874" in svg and 'viewBox="0 0 540' in svg
+    many = [{"week_of": (date(2025, 5, 5) + timedelta(weeks=i)).isoformat(), "count": 4000 + i} for i in range(57)]
+    weeks = charts.weeks_chart(many)
+    assert ">4k</text>" in weeks and ">4000</text>" not in weeks  # axis in k; bar numbers left out when too wide
+
+
+def test_long_lists_are_cut_in_the_page_but_complete_in_the_json():
+    rows = [row(f"{i:07d}", f"District {i}") for i in range(1, 131)]  # never requested: all lapsed with a gap
+    big = compute_report(rows, year=SchoolYear(2025), today=date(2025, 10, 1), calendar=CAL)
+    assert len(big["summary"]["days_without_data"]["by_connection"]) == 130
+    html = render_html(big, template_dirs=TEMPLATES)
+    assert "The 50 longest of 130" in html
+    gaps = html.split('id="days-without-data"', 1)[1].split("</table>", 1)[0]
+    assert gaps.count("<tr>") == 51  # header + 50
+    assert "The 50 longest of 130" in render_markdown(big, template_dirs=TEMPLATES)

@@ -61,6 +61,22 @@ def _empty(width: int, height: int, title: str, message: str, css_class: str) ->
     )
 
 
+def compact(value: int) -> str:
+    """A count in at most 4 characters where it can: 950, 7.5k, 12k, 1.2M."""
+    if value < 1000:
+        return str(value)
+    if value < 10_000:
+        return f"{value / 1000:.1f}".rstrip("0").rstrip(".") + "k"
+    if value < 1_000_000:
+        return f"{value // 1000}k"
+    return f"{value / 1_000_000:.1f}".rstrip("0").rstrip(".") + "M"
+
+
+def _text_width(text: str, size: float) -> float:
+    """A generous estimate of the width of ``text`` in a sans-serif font of ``size`` px."""
+    return len(text) * size * 0.62
+
+
 def _nice_max(value: int) -> int:
     """A round axis maximum >= value (1, 2, 5, 10, 20, 50 ...)."""
     if value <= 5:
@@ -83,14 +99,16 @@ def status_chart(items: list[dict[str, Any]]) -> str:
     """Horizontal bars: connections per status. ``items``: [{"status", "count"}] in display order."""
     title = "Connections by status"
     shown = [i for i in items if i["count"]]
-    width, row_h, left, right = 540, 28, 120, 70
+    width, row_h, left = 540, 28, 120
     if not shown:
         return _empty(width, 80, title, "No connections this school year", "chart-status")
     height = row_h * len(shown) + 16
     total = sum(i["count"] for i in shown)
+    value_labels = [f"{i['count']:,} ({100 * i['count'] / total:.0f}%)" for i in shown]
+    right = 14 + max(_text_width(v, 12) for v in value_labels)
     top = max(i["count"] for i in shown)
     span = width - left - right
-    desc = ", ".join(f"{STATUS_LABELS.get(i['status'], i['status'])}: {i['count']}" for i in shown)
+    desc = ", ".join(f"{STATUS_LABELS.get(i['status'], i['status'])}: {i['count']:,}" for i in shown)
     parts = [_open(width, height, title, desc, "chart-status")]
     for n, item in enumerate(shown):
         y = 8 + n * row_h
@@ -101,8 +119,8 @@ def status_chart(items: list[dict[str, Any]]) -> str:
         parts.append(
             f'<text x="{left - 8}" y="{y + 19}" text-anchor="end" fill="{_INK}">{_t(label)}</text>'
             f'<rect x="{left}" y="{y + 4}" width="{w:.1f}" height="{row_h - 10}" rx="2" fill="{color}">'
-            f"<title>{_t(label)}: {item['count']}</title></rect>"
-            f'<text x="{left + w + 6:.1f}" y="{y + 19}" fill="{_INK}">{item["count"]} '
+            f"<title>{_t(label)}: {item['count']:,}</title></rect>"
+            f'<text x="{left + w + 6:.1f}" y="{y + 19}" fill="{_INK}">{item["count"]:,} '
             f'<tspan fill="{_MUTED}">({share:.0f}%)</tspan></text>'
         )
     parts.append("</svg>")
@@ -112,6 +130,7 @@ def status_chart(items: list[dict[str, Any]]) -> str:
 def _bars(
     values: list[int],
     labels: list[str | None],
+    tips: list[str],
     *,
     title: str,
     desc: str,
@@ -136,8 +155,10 @@ def _bars(
         y = y0 - plot_h * tick / top
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{_GRID}"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{_MUTED}">{tick}</text>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{_MUTED}">{compact(tick)}</text>'
         )
+    numbers = [compact(v) for v in values]
+    show_numbers = max(_text_width(t, 10) for t in numbers) <= slot
     for i, (value, label) in enumerate(zip(values, labels, strict=True)):
         x = left + i * slot + (slot - bar_w) / 2
         h = plot_h * value / top
@@ -145,12 +166,12 @@ def _bars(
         if value:
             parts.append(
                 f'<rect x="{x:.1f}" y="{y0 - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{color}">'
-                f"<title>{_t(label or '')}: {value}</title></rect>"
+                f"<title>{_t(tips[i])}: {value:,}</title></rect>"
             )
-            if slot >= 14:
+            if show_numbers:
                 parts.append(
                     f'<text x="{x + bar_w / 2:.1f}" y="{y0 - h - 4:.1f}" text-anchor="middle" '
-                    f'font-size="10" fill="{_INK}">{value}</text>'
+                    f'font-size="10" fill="{_INK}">{numbers[i]}</text>'
                 )
         if label is not None:
             cx = x + bar_w / 2
@@ -201,6 +222,7 @@ def weeks_chart(weeks: list[dict[str, Any]], *, school_year_begins: date | None 
     return _bars(
         values,
         labels,
+        [f"week of {d.strftime('%b')} {d.day}, {d.year}" for d in days],
         title=title,
         desc=desc,
         css_class="chart-weeks",
@@ -225,6 +247,7 @@ def working_days_chart(histogram: list[dict[str, Any]], *, window: int = 10) -> 
     return _bars(
         values,
         labels,
+        [f"{d} working days" for d in days],
         title=title,
         desc=desc,
         css_class="chart-working-days",

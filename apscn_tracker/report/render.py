@@ -90,6 +90,11 @@ def _num(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
+def _n(value: int | None) -> str:
+    """A count with thousands separators (12,800); a dash for None."""
+    return "—" if value is None else f"{value:,}"
+
+
 def _signed(value: float | int | None, kind: str = "count") -> str:
     if value is None:
         return "—"
@@ -98,13 +103,15 @@ def _signed(value: float | int | None, kind: str = "count") -> str:
         return "±0 pts" if points == 0 else f"{points:+.1f} pts"
     if value == 0:
         return "±0"
-    return f"{value:+g}"
+    return f"{value:+,}" if isinstance(value, int) else f"{value:+,.1f}"
 
 
 def _metric(value: float | int | None, kind: str = "count") -> str:
     if value is None:
         return "—"
-    return _pct(value, 1) if kind == "share" else f"{value:g}"
+    if kind == "share":
+        return _pct(value, 1)
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
 
 
 def _long_date(value: str | date | None) -> str:
@@ -141,7 +148,7 @@ def environment(template_dirs: Sequence[Path]):
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(pct=_pct, num=_num, signed=_signed, metric=_metric, long_date=_long_date, md=_md)
+    env.filters.update(pct=_pct, num=_num, n=_n, signed=_signed, metric=_metric, long_date=_long_date, md=_md)
     env.globals.update(status_labels=charts.STATUS_LABELS, status_colors=charts.STATUS_COLORS)
     return env
 
