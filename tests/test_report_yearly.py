@@ -109,3 +109,17 @@ def test_an_empty_finished_year_still_gets_a_report_and_an_email(make_app):
 
     with mock.patch.object(mail, "ALL_KINDS", (*mail.ALL_KINDS, "report_ready")):
         assert "median n/a" in mail.render("report_ready", ctx).text
+
+
+def test_report_o_gives_the_file_ordinary_permissions_and_refuses_a_missing_folder(cli, finished_year, tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        assert cli("report", "-o", tmp_path / "r.md", today="2026-07-01").exit_code == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "r.md").stat().st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    result = cli("report", "-o", tmp_path / "nowhere" / "r.md", today="2026-07-01")
+    assert result.exit_code == 1 and "does not exist" in result.stderr

@@ -7,7 +7,7 @@ to ``$APSCN_HOME/reports/`` (folder 0700, files 0600); the caller queues the ``r
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -160,7 +160,10 @@ def atomic_write(path: Path, data: bytes | Iterable[str], *, mode: int | None, e
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise UserError(f"folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")  # created 0600
+    tmp = folder / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    # Created with the final permissions: ``mode``, or what the umask leaves of 0666 (no umask juggling).
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, 0o600 if mode is not None else 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
             if isinstance(data, bytes):
@@ -172,13 +175,9 @@ def atomic_write(path: Path, data: bytes | Iterable[str], *, mode: int | None, e
                     first = False
             fh.flush()
             os.fsync(fh.fileno())
-        if mode is None:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        else:
+        if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
