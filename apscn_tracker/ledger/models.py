@@ -1,6 +1,6 @@
 """SQLModel tables. Current state (districts, connections, renewals) is a projection of ``event``.
 
-Times are naive UTC; effective dates (``requested_on`` ...) are plain dates on the state calendar.
+Times are timezone-aware UTC; effective dates (``requested_on`` ...) are plain dates on the state calendar.
 School years are stored as their start year (2026 = 2026-27).
 """
 
