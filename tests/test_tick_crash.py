@@ -121,7 +121,6 @@ def ledger_rows(make_app):
 
 
 @pytest.mark.slow
-@pytest.mark.sqlite_only
 def test_a_tick_killed_during_delivery_and_run_again_sends_every_message_once_and_loses_none(make_app, home):
     lapsed_ledger(make_app, home)
     with SlowSmtp(delay=0.5) as server:
