@@ -1,0 +1,75 @@
+"""Commands load only what they use: ``apscn --help`` stays as light as Typer itself, a status read loads no
+template, scheduler or migration code. Checked in a fresh interpreter (sys.modules after the command); no
+timing here, the figures live in bench/."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+PROBE = """
+import json, sys
+sys.argv = ["apscn", *json.loads(sys.argv[1])]
+from apscn_tracker.cli.main import run
+try:
+    run()
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+sys.stdout.flush()
+sys.stderr.write("\\nMODULES " + json.dumps({"code": code, "modules": sorted({m.split(".")[0] for m in sys.modules})}))
+"""
+
+HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "apscheduler", "jinja2", "rich", "pydantic")
+
+
+def loaded_by(*args: str) -> tuple[int, set[str], str]:
+    """Run ``apscn ARGS`` in a fresh interpreter; return its exit code, the top-level modules it loaded, stdout."""
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(list(args))],
+        capture_output=True,
+        text=True,
+        env=os.environ,
+        timeout=120,
+    )
+    marker = out.stderr.rsplit("MODULES ", 1)
+    assert len(marker) == 2, out.stderr
+    found = json.loads(marker[1])
+    return found["code"], set(found["modules"]), out.stdout
+
+
+def test_apscn_help_loads_no_database_template_scheduler_or_table_library():
+    code, modules, stdout = loaded_by("--help")
+    assert code == 0
+    assert "Commands:" in stdout and "status" in stdout
+    assert sorted(modules.intersection(HEAVY)) == []
+
+
+def test_the_help_of_a_command_loads_no_database_template_or_scheduler_library():
+    code, modules, stdout = loaded_by("status", "--help")
+    assert code == 0
+    assert "--lea" in stdout
+    assert sorted(modules.intersection(("sqlalchemy", "sqlmodel", "alembic", "apscheduler", "jinja2", "rich"))) == []
+
+
+def test_apscn_version_loads_nothing_heavy():
+    code, modules, stdout = loaded_by("--version")
+    assert code == 0 and stdout.startswith("apscn-tracker ")
+    assert sorted(modules.intersection(HEAVY)) == []
+
+
+def test_status_of_one_district_loads_no_template_scheduler_or_migration_code(ledger_app):
+    code, modules, stdout = loaded_by("status", "--lea", "0101000", "--json")
+    assert code == 0
+    assert json.loads(stdout) == []
+    assert sorted(modules.intersection(("alembic", "apscheduler", "jinja2", "rich"))) == []
+
+
+def test_the_status_table_loads_no_template_scheduler_or_migration_code(ledger_app):
+    code, modules, stdout = loaded_by("status", "--lea", "0101000")
+    assert code == 0
+    assert "nothing to show" in stdout
+    assert sorted(modules.intersection(("alembic", "apscheduler", "jinja2"))) == []
