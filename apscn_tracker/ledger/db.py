@@ -23,12 +23,46 @@ class LedgerError(RuntimeError):
     """The ledger cannot be opened or used; the message says what to do."""
 
 
+# How long a unit of work waits for the one before it (SQLite busy timeout, PostgreSQL lock timeout).
+BUSY_TIMEOUT_MS = 60_000
+# PostgreSQL advisory locks (per database): one held by each writing transaction, one while migrating.
+WRITE_LOCK_KEY = 0x61707363_6E777274  # "apscnwrt"
+MIGRATION_LOCK_KEY = 0x61707363_6E6D6967  # "apscnmig"
+READ_ONLY = "ledger_read_only"  # execution option: a transaction that only reads
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # The driver's own transaction handling is switched off: it would BEGIN only before the first INSERT or
+    # UPDATE, so the reads of a unit of work ran outside its transaction (a lost update when two commands
+    # change the same renewal at once). ``_begin`` opens every transaction instead.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _begin(conn) -> None:
+    """Units of work that may write run one after another, on both databases.
+
+    SQLite: ``BEGIN IMMEDIATE`` takes the write lock before the first read, waiting (busy timeout) while
+    another process writes. Without it a unit of work read, then found its snapshot stale when it came to
+    write ("database is locked", which the busy timeout does not cure), or two commands both read "not
+    enabled yet" and both recorded the step. PostgreSQL (READ COMMITTED): a transaction-scoped advisory lock
+    does the same, so the same checks hold there. Read-only transactions (``Ledger.read``) take neither:
+    WAL and MVCC let them run beside a writer."""
+    read_only = conn.get_execution_options().get(READ_ONLY, False)
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql" and not read_only:
+        conn.exec_driver_sql(_PG_WRITE_LOCK)
+
+
+_PG_WRITE_LOCK = (  # one round trip: the lock, and how long to wait for it (and for rows) in this transaction
+    f"DO $$ BEGIN PERFORM set_config('lock_timeout', '{BUSY_TIMEOUT_MS}', true); "
+    f"PERFORM pg_advisory_xact_lock({WRITE_LOCK_KEY}); END $$"
+)
 
 
 def make_engine(url: str) -> Engine:
@@ -44,18 +78,27 @@ def make_engine(url: str) -> Engine:
                     db.touch(mode=0o600)
                 finally:
                     os.umask(old)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
-        with engine.connect() as conn:
-            mode = conn.exec_driver_sql("PRAGMA journal_mode=WAL").scalar()
-            if path and path != ":memory:" and str(mode).lower() != "wal":
-                raise LedgerError(f"could not switch {path} to WAL mode (got {mode})")
+        event.listen(engine, "begin", _begin)
+        raw = engine.raw_connection()  # outside any transaction: the journal mode cannot change inside one
+        try:
+            cur = raw.cursor()
+            mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            cur.close()
+        finally:
+            raw.close()
+        if path and path != ":memory:" and str(mode).lower() != "wal":
+            raise LedgerError(f"could not switch {path} to WAL mode (got {mode})")
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "begin", _begin)
+    return engine
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
+    with engine.execution_options(**{READ_ONLY: True}).connect() as conn:  # a read: no write lock
         if not inspect(conn).has_table("alembic_version"):
             return None
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -69,6 +112,8 @@ def upgrade(engine: Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # two processes starting at once: one migrates, one waits
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
@@ -85,9 +130,23 @@ class Ledger:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: commits on success, rolls back on any error."""
+        """One unit of work: commits on success, rolls back on any error.
+
+        Units of work run one after another (see ``_begin``), each waiting up to the busy timeout for the one
+        before: keep them short, and never wait on the network inside one."""
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only view that does not wait for writers (SQLite: a deferred transaction on a WAL snapshot).
+        Anything written in it is rolled back."""
+        with Session(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False) as session:
+            session.begin()
+            try:
+                yield session
+            finally:
+                session.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()
