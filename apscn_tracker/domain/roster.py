@@ -20,6 +20,7 @@ MAX_FIELD = 200
 MAX_ROWS = 200_000
 _EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[A-Za-z]{2,}$")
 _FORMULA_START = ("=", "+", "@", "\t", "\r")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _COUNTY_COLUMNS = ("county", "coname", "county_name", "nmcnty")
 
 
@@ -71,7 +72,7 @@ def clean_text(value: str | None, what: str, limit: int = MAX_FIELD) -> str | No
     text = value.strip()
     if not text:
         return None
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+    if _CONTROL.search(text):
         raise RosterError(f"{what} contains a line break or control character")
     if len(text) > limit:
         raise RosterError(f"{what} is longer than {limit} characters")
@@ -117,6 +118,8 @@ def parse_roster(data: bytes) -> Roster:
             "or the NCES CCD LEA directory (ST_LEAID, LEA_NAME)"
         )
     county_col = next((cols[c] for c in _COUNTY_COLUMNS if c in cols), None)
+    email_col, cname_col = cols.get("contact_email", ""), cols.get("contact_name", "")
+    role_col, source_col = cols.get("contact_role", ""), cols.get("source", "")
     by_lea: dict[str, RosterDistrict] = {}
     errors: list[str] = []
     skipped = 0
@@ -136,15 +139,16 @@ def parse_roster(data: bytes) -> Roster:
                 continue  # blank line
             try:
                 lea, lea_warnings = normalize_lea(raw_lea)
-                warnings.extend(f"line {line}: {w}" for w in lea_warnings)
+                if lea_warnings:
+                    warnings.extend(f"line {line}: {w}" for w in lea_warnings)
                 name = clean_text(row.get(name_col), "name")
                 if name is None:
                     raise RosterError(f"LEA {lea} has no name")
                 county = clean_text(row.get(county_col), "county") if county_col else None
-                email = clean_email(row.get(cols.get("contact_email", ""), None), "contact_email")
-                contact_name = clean_text(row.get(cols.get("contact_name", ""), None), "contact_name")
-                role = clean_text(row.get(cols.get("contact_role", ""), None), "contact_role")
-                source = clean_text(row.get(cols.get("source", ""), None), "source", 2000) if fmt == "apscn" else None
+                email = clean_email(row.get(email_col), "contact_email")
+                contact_name = clean_text(row.get(cname_col), "contact_name")
+                role = clean_text(row.get(role_col), "contact_role")
+                source = clean_text(row.get(source_col), "source", 2000) if fmt == "apscn" else None
             except (LeaError, RosterError) as exc:
                 errors.append(f"line {line}: {exc}")
                 continue

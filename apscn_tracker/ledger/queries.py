@@ -7,7 +7,7 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlmodel import Session
 
 from apscn_tracker.errors import NotFound
@@ -16,6 +16,41 @@ from apscn_tracker.ledger.models import Connection, Contact, District, Event, Re
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """``executemany`` INSERT of ``rows`` (dicts with the same keys) into ``table``, in the session's transaction.
+
+    The statement is compiled once and each value goes through its column's bind processor once per distinct
+    value, then straight to the driver: SQLAlchemy's per-row parameter machinery is most of the cost of a bulk
+    insert at 10,000+ rows (bench/RESULTS.md), and a batch shares most of its dates and times.
+    """
+    if not rows:
+        return
+    conn = session.connection()
+    dialect = conn.dialect
+    keys = list(rows[0])
+    compiled = table.insert().compile(dialect=dialect, column_keys=keys)
+    order = list(compiled.positiontup) if compiled.positional and compiled.positiontup else keys
+    processors = []
+    for key in order:
+        proc = table.c[key].type._cached_bind_processor(dialect)
+        processors.append((key, proc, {}) if proc is not None else (key, None, None))
+
+    def value(row: dict[str, Any], key: str, proc: Any, memo: dict | None) -> Any:
+        raw = row[key]
+        if proc is None or raw is None:
+            return raw
+        done = memo.get(raw, memo)  # type: ignore[union-attr]
+        if done is memo:
+            done = memo[raw] = proc(raw)  # type: ignore[index]
+        return done
+
+    if compiled.positional:
+        params: list[Any] = [tuple(value(r, k, p, m) for k, p, m in processors) for r in rows]
+    else:
+        params = [{k: value(r, k, p, m) for k, p, m in processors} for r in rows]
+    conn.exec_driver_sql(str(compiled), params)  # type: ignore[arg-type]
 
 
 def _suggest(word: str, choices: list[str]) -> str:
