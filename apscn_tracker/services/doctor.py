@@ -141,6 +141,9 @@ def tick_check(app: App, now: datetime) -> Check:
 
 def outbox_checks(app: App, now: datetime) -> list[Check]:
     from apscn_tracker.ledger.models import Outbox
+
+    table: Any = getattr(Outbox, "__table__")  # noqa: B009  (Core columns: plain SQL expressions)
+    box = table.c
     from apscn_tracker.mail.delivery import CLAIM_TIMEOUT
     from apscn_tracker.mail.outbox import counts
 
@@ -148,25 +151,25 @@ def outbox_checks(app: App, now: datetime) -> list[Check]:
     with app.ledger.transaction() as s:
         by_status = counts(s)
         failed = s.execute(
-            select(Outbox.id, Outbox.kind, Outbox.to_addrs, Outbox.last_error)
-            .where(Outbox.status == "failed")
-            .order_by(Outbox.id.desc())
+            select(box.id, box.kind, box.to_addrs, box.last_error)
+            .where(box.status == "failed")
+            .order_by(box.id.desc())
             .limit(LISTED)
         ).all()
-        oldest_due = _utc(s.scalar(select(func.min(Outbox.next_attempt_at)).where(Outbox.status == "pending")))
+        oldest_due = _utc(s.scalar(select(func.min(box.next_attempt_at)).where(box.status == "pending")))
         stuck = int(
             s.scalar(
                 select(func.count())
-                .select_from(Outbox)
-                .where(Outbox.status == "sending", Outbox.claimed_at <= now - CLAIM_TIMEOUT)
+                .select_from(table)
+                .where(box.status == "sending", box.claimed_at <= now - CLAIM_TIMEOUT)
             )
             or 0
         )
         tired = int(
             s.scalar(
                 select(func.count())
-                .select_from(Outbox)
-                .where(Outbox.status.in_(("pending", "sending")), Outbox.attempts >= app.settings.max_attempts)
+                .select_from(table)
+                .where(box.status.in_(("pending", "sending")), box.attempts >= app.settings.max_attempts)
             )
             or 0
         )

@@ -29,7 +29,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, insert, select, update
-from sqlalchemy.orm import aliased
 
 from apscn_tracker.config import Settings
 from apscn_tracker.domain.reminders import KINDS, Due, Snapshot, due_reminders
@@ -50,6 +49,17 @@ REPORT_WINDOW = timedelta(days=31)  # a missed July 1 is caught up until the end
 QUEUED_KINDS = (*KINDS, DIGEST, REPORT_READY)
 
 StopFlag = Callable[[], bool]
+
+
+def _table(model: Any) -> Any:
+    """A model's Core table: the set-based statements below are plain SQL on tables and their columns."""
+    return model.__table__
+
+
+CONNECTION, DISTRICT, VENDOR = _table(Connection), _table(District), _table(Vendor)
+RENEWAL, OUTBOX, EVENT = _table(Renewal), _table(Outbox), _table(Event)
+conn_t, dist_t, vend_t = CONNECTION.c, DISTRICT.c, VENDOR.c
+ren_t, out_t, ev_t, run_t = RENEWAL.c, OUTBOX.c, EVENT.c, _table(TickRun).c
 
 
 def local_today(settings: Settings) -> date:
@@ -101,26 +111,23 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 def rollover(app: App, *, dry_run: bool = False) -> int:
     """Disconnect every renewal of a school year that ended before today; return how many."""
     current = SchoolYear.of(app.today)
-    ended = Renewal.school_year < current.start
+    ended = ren_t.school_year < current.start
     with app.ledger.transaction() as s:
         if dry_run:
             return int(
-                s.scalar(select(func.count()).select_from(Renewal).where(ended, Renewal.disconnected_on.is_(None))) or 0
+                s.scalar(select(func.count()).select_from(RENEWAL).where(ended, ren_t.disconnected_on.is_(None))) or 0
             )
-        years = sorted(
-            s.scalars(select(Renewal.school_year).where(ended, Renewal.disconnected_on.is_(None)).distinct())
-        )
+        years = sorted(s.scalars(select(ren_t.school_year).where(ended, ren_t.disconnected_on.is_(None)).distinct()))
         total = 0
         for start in years:
             year = SchoolYear(start)
             # UPDATE .. RETURNING: a concurrent tick re-checks disconnected_on and skips the rows we took
             done = list(
                 s.execute(
-                    update(Renewal)
-                    .where(Renewal.school_year == start, Renewal.disconnected_on.is_(None))
+                    update(RENEWAL)
+                    .where(ren_t.school_year == start, ren_t.disconnected_on.is_(None))
                     .values(disconnected_on=year.ends)
-                    .returning(Renewal.connection_id)
-                    .execution_options(synchronize_session=False)
+                    .returning(ren_t.connection_id)
                 ).scalars()
             )
             if not done:
@@ -128,14 +135,14 @@ def rollover(app: App, *, dry_run: bool = False) -> int:
             owners = {
                 cid: (d, v)
                 for cid, d, v in s.execute(
-                    select(Connection.id, Connection.district_id, Connection.vendor_id).where(
-                        Connection.id.in_(select(Renewal.connection_id).where(Renewal.school_year == start))
+                    select(conn_t.id, conn_t.district_id, conn_t.vendor_id).where(
+                        conn_t.id.in_(select(ren_t.connection_id).where(ren_t.school_year == start))
                     )
                 )
             }
             now = q.utcnow()
             s.execute(
-                insert(Event),
+                insert(EVENT),
                 [
                     {
                         "at": now,
@@ -165,15 +172,16 @@ def load_candidates(app: App, session: Any) -> list[Candidate]:
     today, cal, rules = app.today, app.calendar, app.settings.reminders
     current = SchoolYear.of(today)
     upcoming = current.next
-    r0, r1 = aliased(Renewal), aliased(Renewal)
+    this_year, next_year = RENEWAL.alias("r0"), RENEWAL.alias("r1")
+    r0, r1 = this_year.c, next_year.c
     stmt = (
         select(
-            Connection.id,
-            Connection.district_id,
-            Connection.vendor_id,
-            District.lea_code,
-            District.name,
-            Vendor.name,
+            conn_t.id,
+            conn_t.district_id,
+            conn_t.vendor_id,
+            dist_t.lea_code,
+            dist_t.name.label("district"),
+            vend_t.name.label("vendor"),
             r0.requested_on,
             r0.expected_enabled_by,
             r0.enabled_on,
@@ -185,13 +193,13 @@ def load_candidates(app: App, session: Any) -> list[Candidate]:
             r1.confirmed_on,
             r1.disconnected_on,
         )
-        .select_from(Connection)
-        .join(District, District.id == Connection.district_id)
-        .join(Vendor, Vendor.id == Connection.vendor_id)
-        .outerjoin(r0, and_(r0.connection_id == Connection.id, r0.school_year == current.start))
-        .outerjoin(r1, and_(r1.connection_id == Connection.id, r1.school_year == upcoming.start))
-        .where(Connection.retired_on.is_(None), Connection.method == "api")
-        .order_by(District.lea_code, Vendor.name)
+        .select_from(CONNECTION)
+        .join(DISTRICT, dist_t.id == conn_t.district_id)
+        .join(VENDOR, vend_t.id == conn_t.vendor_id)
+        .outerjoin(this_year, and_(r0.connection_id == conn_t.id, r0.school_year == current.start))
+        .outerjoin(next_year, and_(r1.connection_id == conn_t.id, r1.school_year == upcoming.start))
+        .where(conn_t.retired_on.is_(None), conn_t.method == "api")
+        .order_by(dist_t.lea_code, vend_t.name)
     )
     found: list[Candidate] = []
     for row in session.execute(stmt):
@@ -233,7 +241,7 @@ def existing_keys(session: Any, keys: Iterable[str]) -> set[str]:
     keys = list(keys)
     out: set[str] = set()
     for chunk in _chunks(keys, KEY_CHUNK):
-        out.update(session.scalars(select(Outbox.key).where(Outbox.key.in_(chunk))))
+        out.update(session.scalars(select(out_t.key).where(out_t.key.in_(chunk))))
     return out
 
 
@@ -313,8 +321,8 @@ def _reminders_queued_on(session: Any, today: date) -> int:
     return int(
         session.scalar(
             select(func.count())
-            .select_from(Event)
-            .where(Event.kind == "reminder_queued", Event.effective_on == today, Event.district_id.is_not(None))
+            .select_from(EVENT)
+            .where(ev_t.kind == "reminder_queued", ev_t.effective_on == today, ev_t.district_id.is_not(None))
         )
         or 0
     )
@@ -364,7 +372,7 @@ def queue_yearly_report(app: App, *, dry_run: bool = False) -> dict[str, Any] | 
     with app.ledger.transaction() as s:
         if existing_keys(s, [key]):
             return None
-        if not s.scalar(select(func.count()).select_from(Renewal).where(Renewal.school_year == ended.start)):
+        if not s.scalar(select(func.count()).select_from(RENEWAL).where(ren_t.school_year == ended.start)):
             return None  # nothing happened that year in this ledger
     from apscn_tracker.services.messages import ROUTES, queue_message
     from apscn_tracker.services.report import report_paths, report_summary, write_yearly_report
@@ -443,9 +451,9 @@ def _finish_heartbeat(app: App, run_id: int, *, ok: bool, counts: dict[str, Any]
 def last_tick(app: App, *, ok_only: bool = False) -> dict[str, Any] | None:
     """The latest heartbeat row (the latest finished one with ``ok_only``)."""
     with app.ledger.transaction() as s:
-        stmt = select(TickRun).order_by(TickRun.id.desc()).limit(1)
+        stmt = select(TickRun).order_by(run_t.id.desc()).limit(1)
         if ok_only:
-            stmt = stmt.where(TickRun.ok.is_(True))
+            stmt = stmt.where(run_t.ok.is_(True))
         run = s.scalars(stmt).first()
         if run is None:
             return None
