@@ -88,11 +88,9 @@ def _one_line(exc: BaseException) -> str | None:
     if module.startswith("apscn_tracker.ledger") and type(exc).__name__ == "LedgerError":
         return str(exc)
     if module.startswith("sqlalchemy"):
-        from sqlalchemy.exc import OperationalError
+        from apscn_tracker.ledger.db import describe_db_error
 
-        if isinstance(exc, OperationalError):
-            detail = str(exc.orig).splitlines()[0] if exc.orig else "unreachable"
-            return f"the ledger could not be used ({detail}); try again, or run `apscn doctor`"
+        return describe_db_error(exc)
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
     return None

@@ -164,6 +164,50 @@ def open_ledger(settings: Settings, *, migrate: bool = True) -> Ledger:
     return Ledger(engine)
 
 
+_HINTS = (  # (words in the driver's message, what happened, what to do); the first match wins
+    (
+        ("database is locked", "lock timeout"),
+        f"the ledger is busy: another apscn command or the scheduler held it for over {BUSY_TIMEOUT_MS // 1000} s",
+        "nothing was changed; run the command again",
+    ),
+    (
+        ("database or disk is full", "no space left", "could not extend file"),
+        "the disk holding the ledger is full",
+        "the unfinished change was rolled back; free some space and run the command again",
+    ),
+    (
+        ("readonly database", "read-only", "read only"),
+        "the ledger is read-only (file or folder permissions, or a read-only disk)",
+        "nothing was changed; give the user running apscn write access",
+    ),
+    (
+        ("disk i/o error",),
+        "the ledger could not be written (a full disk, or a file size limit?)",
+        "the unfinished change was rolled back; free some space and run the command again",
+    ),
+    (
+        ("malformed", "not a database"),
+        "the ledger file is damaged",
+        "run `apscn db check`, and restore the latest backup (`apscn db backup` makes them)",
+    ),
+)
+
+
+def describe_db_error(exc: BaseException) -> str | None:
+    """One line for a database error a user can act on (busy, disk full, read-only, damaged, unreachable), or
+    None for a bug (a constraint violated, bad SQL). A unit of work that fails is rolled back whole."""
+    from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
+
+    if not isinstance(exc, OperationalError | DatabaseError) or isinstance(exc, IntegrityError | ProgrammingError):
+        return None
+    detail = str(exc.orig).strip().splitlines()[0] if getattr(exc, "orig", None) is not None else "unreachable"
+    lowered = detail.lower()
+    for words, what, todo in _HINTS:
+        if any(w in lowered for w in words):
+            return f"{what} ({detail}); {todo}"
+    return f"the ledger could not be used ({detail}); try again, or run `apscn doctor`"
+
+
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 

@@ -1,0 +1,66 @@
+"""apscn db backup FILE | db check"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from apscn_tracker.cli.common import JsonOpt, emit_json, make_app
+
+sub = typer.Typer(help="Back up the ledger, and check that it is sound.", no_args_is_help=True)
+
+_MARK = {"ok": "ok", "warning": "--", "problem": "!!"}
+
+
+@sub.command()
+def backup(
+    file: Annotated[Path, typer.Argument(help="The backup file to create (owner-only).")],
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy the SQLite ledger while it is in use (SQLite online backup) into a new owner-only file.
+    On PostgreSQL, says how to use pg_dump instead."""
+    from apscn_tracker.services.db import backup as run
+
+    ctx = make_app()
+    try:
+        result = run(ctx, dest=file, force=force)
+    finally:
+        ctx.close()
+    if as_json:
+        emit_json(result)
+        return
+    typer.echo(
+        f"backed up {result['events']} events (revision {result['revision']}) to {result['backup']} "
+        f"({result['bytes']} bytes, owner-only)"
+    )
+    typer.echo(f"to restore: {result['restore']}")
+
+
+@sub.command()
+def check(as_json: JsonOpt = False) -> None:
+    """Check the ledger: database integrity, migrations current, every renewal rebuilt from its events and
+    compared, the outbox, file permissions. Reads only. Exit code 1 when a problem is found."""
+    from apscn_tracker.services.db import check as run
+
+    ctx = make_app()
+    try:
+        result = run(ctx)
+    finally:
+        ctx.close()
+    if as_json:
+        emit_json(result)
+    else:
+        for c in result["checks"]:
+            typer.echo(f"{_MARK.get(c['status'], '??')} {c['name']}: {c['message']}")
+            for line in c["details"]:
+                typer.echo(f"     {line}")
+        typer.echo("the ledger is sound" if result["ok"] else "the ledger has problems (see !! above)")
+    if not result["ok"]:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(sub, name="db")
