@@ -377,7 +377,15 @@ class Sample:
     info: dict
 
 
-def run_child(cmd: list[str], env: dict[str, str] | None = None, *, quiet: bool = False) -> Sample:
+def child_env(workdir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The children's environment: no APSCN_* from this shell, and bytecode cached (in the work folder) as an
+    installed wheel has it; without it every import of the project compiles its source again."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APSCN_") and k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(workdir / "pycache")
+    return env | (extra or {})
+
+
+def run_child(cmd: list[str], env: dict[str, str], *, quiet: bool = False) -> Sample:
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -502,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict] = []
     for op in ops:
         if op in ("cli-help", "cli-status"):
-            got = [run_cli(op, pristine, meta, runs=max(CLI_RUNS, a.repeat))]
+            got = [run_cli(op, pristine, workdir, meta, runs=max(CLI_RUNS, a.repeat))]
         else:
             got = run_op(op, a, pristine, roster, workdir, meta)
         for r in got:
@@ -530,7 +538,7 @@ def run_op(op: str, a, pristine: Path, roster: Path, workdir: Path, meta: dict) 
             cmd += ["--db", str(db), "--roster", str(roster), "--lea", meta["sample_lea"], "--today", meta["today"]]
             if a.extra_path:
                 cmd += ["--extra-path", a.extra_path]
-            s = run_child(cmd)
+            s = run_child(cmd, child_env(workdir))
             if "skipped" in s.info:
                 skipped = s.info["skipped"]
                 if side == "project":
@@ -549,16 +557,16 @@ def run_op(op: str, a, pristine: Path, roster: Path, workdir: Path, meta: dict) 
     return out
 
 
-def run_cli(op: str, pristine: Path, meta: dict, runs: int) -> dict:
+def run_cli(op: str, pristine: Path, workdir: Path, meta: dict, runs: int) -> dict:
     exe = Path(sys.executable).parent / "apscn"
     apscn = [str(exe)] if exe.exists() else [sys.executable, "-m", "apscn_tracker"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APSCN_")}
-    env |= {"APSCN_HOME": str(pristine.parent), "APSCN_TODAY": meta["today"]}
+    env = child_env(workdir, {"APSCN_HOME": str(pristine.parent), "APSCN_TODAY": meta["today"]})
     if op == "cli-help":
         project, baseline = [*apscn, "--help"], [sys.executable, "-c", "import typer"]
     else:
         project, baseline = [*apscn, "status", "--lea", meta["sample_lea"]], [sys.executable, "-c", "import sqlmodel"]
-    run_child(project, env, quiet=True)  # warm the file cache
+    run_child(project, env, quiet=True)  # warm the file and bytecode caches
+    run_child(baseline, env, quiet=True)
     samples: dict[str, list[Sample]] = {"project": [], "baseline": []}
     for _ in range(runs):  # interleaved, so that a busy moment hits both sides
         samples["project"].append(run_child(project, env, quiet=True))

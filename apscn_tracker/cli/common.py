@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
+from collections.abc import Iterator, MutableMapping
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 if TYPE_CHECKING:
     from apscn_tracker.services.app import App
@@ -40,6 +40,8 @@ def make_app(today: str | None = None) -> App:
 
 
 def emit_json(data: Any) -> None:
+    import json
+
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
@@ -108,3 +110,123 @@ class ApscnGroup(TyperGroup):
                 raise
             typer.echo(f"error: {message}", err=True)
             raise typer.Exit(1) from None
+
+
+class LazyCommands(MutableMapping[str, Any]):
+    """The root group's commands: Typer command infos, turned into click commands the first time each is used.
+
+    Typer converts every command of an app before it parses anything (each signature read, each annotation
+    resolved): about as much time as importing Typer itself. ``apscn status`` needs one command, ``apscn --help``
+    none: its listing is made from the infos (see ``LazyGroup.format_commands``).
+    """
+
+    def __init__(self, built: dict[str, Any], infos: dict[str, Any], build: Any) -> None:
+        self._built = dict(built)
+        self._infos = {name: info for name, info in infos.items() if name not in self._built}
+        self._order = [*self._built, *self._infos]
+        self._build = build
+
+    def __getitem__(self, name: str) -> Any:
+        found = self._built.get(name)
+        if found is None:
+            found = self._built[name] = self._build(self._infos.pop(name))  # KeyError: no such command
+        return found
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        if name not in self._built and name not in self._infos:
+            self._order.append(name)
+        self._infos.pop(name, None)
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if self._built.pop(name, None) is None:
+            del self._infos[name]
+        self._order.remove(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._order))
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._built or name in self._infos
+
+    def built(self, name: str) -> Any:
+        """The click command if it was built already, else None (builds nothing)."""
+        return self._built.get(name)
+
+    def info(self, name: str) -> Any:
+        return self._infos.get(name)
+
+
+class LazyGroup(ApscnGroup):
+    """A root group whose commands come from ``source`` (a plain ``typer.Typer`` the command modules register
+    on) and are built on first use. Subclass it with ``source`` set, and give the subclass as the app's ``cls``."""
+
+    source: ClassVar[typer.Typer]
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        from typer.main import get_command_name
+
+        infos: dict[str, Any] = {}
+        for command in self.source.registered_commands:
+            infos[command.name or get_command_name(command.callback.__name__)] = command  # type: ignore[union-attr]
+        for group in self.source.registered_groups:
+            if not group.name:
+                raise ValueError("a lazily built command group needs a name (add_typer(..., name=...))")
+            infos[group.name] = group
+        self.commands = LazyCommands(dict(self.commands), infos, self._build)
+        self._listing = False
+
+    def _build(self, info: Any) -> Any:
+        from typer.main import get_command_from_info, get_group_from_info
+        from typer.models import CommandInfo
+
+        short = self.source.pretty_exceptions_short
+        if isinstance(info, CommandInfo):
+            return get_command_from_info(info, pretty_exceptions_short=short, rich_markup_mode=self.rich_markup_mode)
+        return get_group_from_info(
+            info,
+            pretty_exceptions_short=short,
+            rich_markup_mode=self.rich_markup_mode,
+            suggest_commands=self.suggest_commands,
+        )
+
+    def _stub(self, name: str, info: Any) -> Any:
+        """A parameterless stand-in with the command's name and help, for the listing of ``--help``."""
+        import inspect
+
+        from typer.main import solve_typer_info_defaults
+        from typer.models import CommandInfo
+
+        if isinstance(info, CommandInfo):
+            text = inspect.cleandoc(info.help) if info.help is not None else inspect.getdoc(info.callback)
+            return TyperCommand(
+                name=name, help=text, short_help=info.short_help, hidden=info.hidden, deprecated=info.deprecated
+            )
+        solved = solve_typer_info_defaults(info)
+        return TyperGroup(
+            name=name,
+            help=solved.help,
+            short_help=solved.short_help,
+            hidden=solved.hidden,
+            deprecated=solved.deprecated,
+        )
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)  # the names, in the order of registration, without building anything
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        commands: LazyCommands = self.commands  # type: ignore[assignment]
+        if self._listing and cmd_name in commands and commands.built(cmd_name) is None:
+            return self._stub(cmd_name, commands.info(cmd_name))
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            self._listing = False

@@ -1,4 +1,8 @@
-"""The root of ``apscn``. Each command group lives in its own module and registers itself here."""
+"""The root of ``apscn``. Each command group lives in its own module and registers itself here.
+
+The modules register on ``commands``, a plain Typer app whose commands the root group builds on first use
+(``common.LazyGroup``): ``apscn --help`` and ``apscn status`` do not pay for reading every command's signature.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,18 @@ import typer
 
 from apscn_tracker import __version__
 from apscn_tracker.cli import district, renewal, status, vendor
-from apscn_tracker.cli.common import ApscnGroup, JsonOpt, TodayOpt, emit_json, make_app
+from apscn_tracker.cli.common import JsonOpt, LazyGroup, TodayOpt, emit_json, make_app
+
+commands = typer.Typer()
+"""Where the command modules register their commands (built lazily by the root group)."""
+
+
+class RootGroup(LazyGroup):
+    source = commands
+
 
 app = typer.Typer(
-    cls=ApscnGroup,
+    cls=RootGroup,
     name="apscn",
     help="Track Arkansas districts' yearly APSCN eSchoolPLUS API requests and chase them before June 30.",
     no_args_is_help=True,
@@ -39,7 +51,7 @@ def root(
     """
 
 
-@app.command()
+@commands.command()
 def init(
     demo: Annotated[bool, typer.Option("--demo", help="Also fill a realistic current school year.")] = False,
     today: TodayOpt = None,
@@ -66,10 +78,10 @@ def init(
         )
 
 
-district.register(app)
-vendor.register(app)
-renewal.register(app)
-status.register(app)
+district.register(commands)
+vendor.register(commands)
+renewal.register(commands)
+status.register(commands)
 
 
 def _register_optional() -> None:
@@ -83,7 +95,7 @@ def _register_optional() -> None:
             if exc.name != f"apscn_tracker.cli.{name}":
                 raise
             continue
-        module.register(app)
+        module.register(commands)
 
 
 _register_optional()
