@@ -237,6 +237,14 @@ def make_lock(settings: Settings, engine: Any = None) -> FileLock | PgAdvisoryLo
     return PgAdvisoryLock(engine)
 
 
+def _log_failure(what: str, exc: Exception) -> None:
+    """One line for a problem a person can fix (configuration, templates, ledger); a traceback for a bug."""
+    if isinstance(exc, UserError | ConfigError) or type(exc).__name__ == "LedgerError":
+        log.error("%s: %s", what, exc)
+    else:
+        log.exception(what)
+
+
 # -- the jobs ------------------------------------------------------------------------------------------------------
 
 
@@ -281,8 +289,8 @@ class Runner:
             result = tick(app, should_stop=self.stop.is_set)
             self.ticks += 1
             return result
-        except Exception:
-            log.exception("tick %s failed; the next run will catch up", app.today)
+        except Exception as exc:
+            _log_failure(f"tick {app.today} failed; the next run will catch up", exc)
             return None
         finally:
             app.close()
@@ -303,8 +311,8 @@ class Runner:
                     result.get("retrying", 0),
                 )
             return result
-        except Exception:
-            log.exception("delivery failed; retrying in %d minutes", DELIVERY_EVERY_MINUTES)
+        except Exception as exc:
+            _log_failure(f"delivery failed; trying again in {DELIVERY_EVERY_MINUTES} minutes", exc)
             return None
         finally:
             app.close()

@@ -189,3 +189,15 @@ def test_the_smtp_password_never_reaches_the_logs(ledger, caplog, monkeypatch):
     assert "tick 2026-07-08" in caplog.text
     assert "s3cret-Pa55word" not in caplog.text
     assert "s3cret-Pa55word" not in repr(runner.settings)
+
+
+def test_a_delivery_job_that_cannot_run_logs_one_clear_line_not_a_traceback(ledger, caplog, monkeypatch):
+    monkeypatch.setenv("APSCN_MAIL_FROM", "not an address")
+    caplog.set_level(logging.INFO, logger="apscn_tracker")
+    runner = Runner(load_settings())
+    with freeze_time("2026-07-08 12:00:00"):
+        runner.run_tick()
+        assert runner.run_delivery() is None
+    assert "delivery did not run: mail_from must be one address" in caplog.text  # the tick's own line
+    assert "delivery failed; trying again in 5 minutes: mail_from must be one address" in caplog.text
+    assert "Traceback" not in caplog.text

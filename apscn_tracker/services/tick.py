@@ -480,6 +480,8 @@ def summary_line(result: dict[str, Any]) -> str:
         line += f"; sent {result['sent']}, failed {result['failed']}"
         if result.get("retrying"):
             line += f", retrying {result['retrying']}"
+    if result.get("delivery_error"):
+        line += f"; delivery did not run: {result['delivery_error']}"
     if result.get("not_queued"):
         line += f"; {result['not_queued']} not queued (nobody to send to)"
     if result.get("interrupted"):
