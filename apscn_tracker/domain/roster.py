@@ -76,7 +76,7 @@ def clean_text(value: str | None, what: str, limit: int = MAX_FIELD) -> str | No
         raise RosterError(f"{what} contains a line break or control character")
     if len(text) > limit:
         raise RosterError(f"{what} is longer than {limit} characters")
-    if text.startswith(_FORMULA_START) or (text.startswith("-") and not text[1:2].isalnum()):
+    if text.startswith(_FORMULA_START) or text.startswith("-"):  # "-2+3+cmd|..." runs too
         raise RosterError(f"{what} {text[:30]!r} looks like a spreadsheet formula; remove the leading sign")
     return text
 
