@@ -199,3 +199,16 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         if value is not None:
             values[key] = _coerce(key, value)
     return Settings(**{k: v for k, v in values.items() if v is not None})
+
+
+def local_today(settings: Settings) -> date:
+    """Today in the configured time zone (APSCN_TODAY wins), not the machine's."""
+    if settings.today is not None:
+        return settings.today
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    try:
+        return datetime.now(ZoneInfo(settings.timezone)).date()
+    except Exception:  # an unknown zone is reported by doctor; the date falls back to the machine's
+        return date.today()

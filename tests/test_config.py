@@ -19,7 +19,26 @@ def test_the_example_configuration_is_valid(home):
     home.mkdir(parents=True)
     (home / "config.toml").write_text((data_dir() / "config.example.toml").read_text())
     s = load_settings()
-    assert s.reminders.renewal_days_before == (60, 30, 14, 7, 1) and s.coordinator_email == "coordinator@coop.example"
+    assert s.reminders.renewal_days_before == (60, 30, 14, 7, 1) and s.coordinator_email is None
+
+
+def test_init_leaves_the_example_configuration_and_the_demo_names_its_coordinator(home, cli):
+    assert cli("init", "--demo").exit_code == 0
+    assert (home / "config.toml").stat().st_mode & 0o077 == 0
+    assert load_settings().coordinator_email == "coordinator@coop.example"
+
+
+def test_today_is_taken_in_the_configured_time_zone(home):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from freezegun import freeze_time
+
+    from apscn_tracker.config import local_today
+
+    with freeze_time("2027-07-01 03:30:00"):  # UTC: still June 30 in Arkansas
+        assert local_today(load_settings()) == date(2027, 6, 30)
+        assert datetime.now(ZoneInfo("UTC")).date() == date(2027, 7, 1)
 
 
 @pytest.mark.parametrize(

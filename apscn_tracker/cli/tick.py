@@ -22,7 +22,8 @@ def tick(
     latest due reminder only. Exit code 1 when delivery could not run (the messages stay queued).
     """
     from apscn_tracker.services.app import App
-    from apscn_tracker.services.tick import local_today, summary_line
+    from apscn_tracker.config import local_today
+    from apscn_tracker.services.tick import summary_line
     from apscn_tracker.services.tick import tick as run
 
     ctx = App.from_env()

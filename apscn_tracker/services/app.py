@@ -8,7 +8,7 @@ from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from apscn_tracker.config import Settings, load_settings
+from apscn_tracker.config import Settings, load_settings, local_today
 
 if TYPE_CHECKING:
     from apscn_tracker.domain.calendar import StateCalendar
@@ -25,7 +25,7 @@ def default_actor() -> str:
 class App:
     def __init__(self, settings: Settings, *, today: date | None = None, actor: str | None = None):
         self.settings = settings
-        self.today = today or settings.today or date.today()
+        self.today = today or local_today(settings)
         self.actor = actor or default_actor()
         self._ledger: Ledger | None = None
 

@@ -6,6 +6,7 @@ import os
 import re
 import tomllib
 import unicodedata
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -23,20 +24,28 @@ BUNDLED_ROSTER = "arkansas-districts.csv"
 DEMO_SCENARIO = "demo-scenario.toml"
 
 
-def write_example_config(app: App) -> bool:
-    """Leave an owner-only ``config.toml`` (the commented example) where there is none. True if written."""
+def write_example_config(app: App, *, coordinator: str | None = None) -> bool:
+    """Leave an owner-only ``config.toml`` (the commented example) where there is none. True if written.
+
+    ``coordinator`` (the demo's) is written as the coordinator address."""
     target = app.settings.config_file
     if target.exists():
         return False
+    text = (data_dir() / "config.example.toml").read_text(encoding="utf-8")
+    if coordinator:
+        text = re.sub(r"(?m)^# coordinator_email = .*$", f'coordinator_email = "{coordinator}"', text)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write((data_dir() / "config.example.toml").read_text(encoding="utf-8"))
+        fh.write(text)
     return True
 
 
 def init(app: App, *, demo: bool = False) -> dict[str, Any]:
     app.settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    config_written = write_example_config(app)
+    demo_coordinator = _demo_spec()["coordinator_email"] if demo else None
+    config_written = write_example_config(app, coordinator=demo_coordinator)
+    if config_written and demo_coordinator:  # the demo's emails go to its (reserved .example) coordinator
+        app.settings = replace(app.settings, coordinator_email=app.settings.coordinator_email or demo_coordinator)
     ledger = app.ledger  # creates the file and applies migrations
     seeded = vendors.ensure_xello(app)
     result = roster.apply_roster(app, roster=roster.read_roster(data_dir() / BUNDLED_ROSTER), origin=BUNDLED_ROSTER)
@@ -52,6 +61,10 @@ def init(app: App, *, demo: bool = False) -> dict[str, Any]:
     return out
 
 
+def _demo_spec() -> dict[str, Any]:
+    return tomllib.loads((data_dir() / DEMO_SCENARIO).read_text(encoding="utf-8"))
+
+
 def _slug(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z]+", ".", ascii_name).strip(".")
@@ -62,7 +75,7 @@ def build_demo(app: App) -> dict[str, Any]:
     with app.ledger.transaction() as s:
         if s.scalar(select(func.count()).select_from(Renewal).where(Renewal.requested_on.is_not(None))):
             raise UserError("this ledger already has requests; build the demo in an empty APSCN_HOME")
-    spec = tomllib.loads((data_dir() / DEMO_SCENARIO).read_text(encoding="utf-8"))
+    spec = _demo_spec()
     vendors.edit_vendor(
         app, name="Xello", onboarding_email=spec["onboarding_email"], onboarding_name=spec["onboarding_name"]
     )

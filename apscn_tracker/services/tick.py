@@ -26,11 +26,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, insert, select, update
 
-from apscn_tracker.config import Settings
 from apscn_tracker.domain.reminders import KINDS, Due, Snapshot, due_reminders
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.ledger import queries as q
@@ -60,16 +58,6 @@ CONNECTION, DISTRICT, VENDOR = _table(Connection), _table(District), _table(Vend
 RENEWAL, OUTBOX, EVENT = _table(Renewal), _table(Outbox), _table(Event)
 conn_t, dist_t, vend_t = CONNECTION.c, DISTRICT.c, VENDOR.c
 ren_t, out_t, ev_t, run_t = RENEWAL.c, OUTBOX.c, EVENT.c, _table(TickRun).c
-
-
-def local_today(settings: Settings) -> date:
-    """Today in the configured time zone (APSCN_TODAY wins), not the machine's."""
-    if settings.today is not None:
-        return settings.today
-    try:
-        return datetime.now(ZoneInfo(settings.timezone)).date()
-    except Exception:  # an unknown zone is reported by doctor; the tick still runs on the machine's date
-        return date.today()
 
 
 @dataclass(frozen=True, slots=True)
