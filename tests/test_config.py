@@ -29,16 +29,13 @@ def test_init_leaves_the_example_configuration_and_the_demo_names_its_coordinato
 
 
 def test_today_is_taken_in_the_configured_time_zone(home):
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     from freezegun import freeze_time
 
     from apscn_tracker.config import local_today
 
     with freeze_time("2027-07-01 03:30:00"):  # UTC: still June 30 in Arkansas
         assert local_today(load_settings()) == date(2027, 6, 30)
-        assert datetime.now(ZoneInfo("UTC")).date() == date(2027, 7, 1)
+        assert local_today(load_settings(timezone="UTC")) == date(2027, 7, 1)
 
 
 @pytest.mark.parametrize(
