@@ -112,9 +112,12 @@ _SECRET_KEYS = {"smtp_password"}
 
 def parse_date(text: str, what: str = "date") -> date:
     try:
-        return date.fromisoformat(str(text).strip())
+        day = date.fromisoformat(str(text).strip())
     except ValueError:
         raise ConfigError(f"{what} {text!r} is not a date like 2026-06-30") from None
+    if not 1990 <= day.year <= 2199:  # the school years the tracker handles; 9999-12-31 has no next year
+        raise ConfigError(f"{what} {text!r} is outside the years the tracker handles (1990 to 2199)")
+    return day
 
 
 def _coerce(name: str, value: Any) -> Any:
