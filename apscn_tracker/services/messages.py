@@ -497,7 +497,8 @@ def queue_request_form(
     now = datetime.now(UTC)
     with app.ledger.transaction() as s:
         d, v = _resolve(s, lea=lea, vendor=vendor)
-        assert d is not None and v is not None
+        if d is None or v is None:  # an empty LEA or vendor name
+            raise UserError("give the district's LEA code, like 6001000, and a vendor name")
         conn = q.find_connection(s, district_id=d.id, vendor_id=v.id)
         if conn is not None and conn.method == "sftp" and conn.retired_on is None:
             raise UserError(
