@@ -18,6 +18,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def table_of(model: type) -> Table:
+    """The Core table of a model (SQLModel declares ``__table__`` untyped)."""
+    return model.__table__  # type: ignore[attr-defined]
+
+
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """``executemany`` INSERT of ``rows`` (dicts with the same keys) into ``table``, in the session's transaction.
 
@@ -32,7 +37,7 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     keys = list(rows[0])
     compiled = table.insert().compile(dialect=dialect, column_keys=keys)
     order = list(compiled.positiontup) if compiled.positional and compiled.positiontup else keys
-    processors = []
+    processors: list[tuple[str, Any, dict[Any, Any] | None]] = []
     for key in order:
         proc = table.c[key].type._cached_bind_processor(dialect)
         processors.append((key, proc, {}) if proc is not None else (key, None, None))

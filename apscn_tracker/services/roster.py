@@ -99,7 +99,7 @@ def apply_roster(
             s.rollback()
             return summary
         conn = s.connection()
-        districts, contacts, events_table = District.__table__, Contact.__table__, Event.__table__
+        districts, contacts, events_table = q.table_of(District), q.table_of(Contact), q.table_of(Event)
         if added:
             q.insert_rows(s, districts, added)
             ids = {
