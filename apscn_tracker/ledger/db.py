@@ -1,4 +1,8 @@
-"""The engine, its SQLite settings, migrations on start, and the session helper."""
+"""The engine, its SQLite settings, migrations on start, and the session helper.
+
+SQLModel (and with it the ORM) is imported when the first session opens, not with this module: a read through
+``Ledger.reading`` (SQLAlchemy Core) never loads it.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, event, inspect, text
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlalchemy.engine import Connection, Engine
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from apscn_tracker.config import Settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0001"  # keep in step with the newest file in migrations/versions
+HEAD = "0002"  # keep in step with the newest file in migrations/versions
 
 
 class LedgerError(RuntimeError):
@@ -134,6 +139,8 @@ class Ledger:
 
         Units of work run one after another (see ``_begin``), each waiting up to the busy timeout for the one
         before: keep them short, and never wait on the network inside one."""
+        from sqlmodel import Session
+
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
@@ -141,12 +148,25 @@ class Ledger:
     def read(self) -> Iterator[Session]:
         """A read-only view that does not wait for writers (SQLite: a deferred transaction on a WAL snapshot).
         Anything written in it is rolled back."""
+        from sqlmodel import Session
+
         with Session(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False) as session:
             session.begin()
             try:
                 yield session
             finally:
                 session.rollback()
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """Like ``read``, as a SQLAlchemy Core connection: for the read paths that use no ORM object and should
+        not load the ORM at all (``apscn status``, with ``ledger.tables``)."""
+        with self.engine.execution_options(**{READ_ONLY: True}).connect() as conn:
+            conn.begin()
+            try:
+                yield conn
+            finally:
+                conn.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()

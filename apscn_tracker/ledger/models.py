@@ -62,6 +62,7 @@ class Renewal(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("connection_id", "school_year", name="uq_renewal_connection_year"),
         Index("ix_renewal_year", "school_year"),
+        Index("ix_renewal_open", "disconnected_on", "school_year"),  # the rollover: ended, not disconnected
     )
 
 
@@ -78,7 +79,10 @@ class Event(SQLModel, table=True):
     actor: str
     note: str | None = Field(default=None, sa_column=Column(Text))
     data: str | None = Field(default=None, sa_column=Column(Text))  # JSON
-    __table_args__ = (Index("ix_event_district", "district_id", "id"),)
+    __table_args__ = (
+        Index("ix_event_district", "district_id", "id"),
+        Index("ix_event_kind_on", "kind", "effective_on"),  # e.g. the reminders queued on a day
+    )
 
 
 class Outbox(SQLModel, table=True):
@@ -104,7 +108,11 @@ class Outbox(SQLModel, table=True):
     created_at: datetime
     sent_at: datetime | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        # the report's reminders sent in a year, per connection (a covering index)
+        Index("ix_outbox_year", "school_year", "status", "kind", "district_id", "vendor_id"),
+    )
 
 
 class TickRun(SQLModel, table=True):

@@ -1,4 +1,9 @@
-"""Where each connection stands: one set-based query per school year, the status decided in the domain."""
+"""Where each connection stands: one set-based query per school year, the status decided in the domain.
+
+``status`` is the command a coordinator runs most, so it reads through SQLAlchemy Core and the light tables of
+``ledger.tables``: no ORM object, and the ORM is not even imported (an error path aside). ``history`` uses the
+models.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,13 @@ import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
-from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.domain.schoolyear import SchoolYear, SchoolYearError
 from apscn_tracker.domain.status import STATUSES, renewal_status
 from apscn_tracker.errors import UserError
-from apscn_tracker.ledger import queries as q
-from apscn_tracker.ledger.models import Connection, District, Event, Renewal, Vendor
+from apscn_tracker.ledger import tables as t
 from apscn_tracker.services.app import App
-from apscn_tracker.services.renewals import parse_year
 
 STATUS_FIELDS = (
     "lea",
@@ -36,17 +39,85 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def resolve_years(app: App, year: str | None) -> list[SchoolYear]:
+def resolve_years(app: App, year: str | None, conn: Any = None) -> list[SchoolYear]:
     current = SchoolYear.of(app.today)
     if year is None or year == "current":
         return [current]
     if year == "next":
         return [current.next]
     if year == "all":
-        with app.ledger.transaction() as s:
-            starts = set(s.scalars(select(Renewal.school_year).distinct())) | {current.start}
-        return [SchoolYear(y) for y in sorted(starts)]
-    return [parse_year(year, current)]
+        stmt = select(t.renewal.c.school_year).distinct()
+        if conn is None:
+            with app.ledger.reading() as c:
+                starts = set(c.scalars(stmt))
+        else:
+            starts = set(conn.scalars(stmt))
+        return [SchoolYear(y) for y in sorted(starts | {current.start})]
+    try:
+        return [SchoolYear.parse(year)]
+    except SchoolYearError as exc:
+        raise UserError(str(exc)) from None
+
+
+def status_statement(year: SchoolYear, *, district_id: int | None = None, vendor_id: int | None = None):
+    """The select behind ``status_rows`` for one school year (exposed for the query-plan tests): every active
+    connection with its renewal of the year, if any, in LEA and vendor order."""
+    c, d, v, r = t.connection, t.district, t.vendor, t.renewal
+    stmt = (
+        select(
+            d.c.lea_code,
+            d.c.name,
+            v.c.name,
+            c.c.method,
+            r.c.requested_on,
+            r.c.expected_enabled_by,
+            r.c.enabled_on,
+            r.c.confirmed_on,
+        )
+        .select_from(c)
+        .join(d, d.c.id == c.c.district_id)
+        .join(v, v.c.id == c.c.vendor_id)
+        .outerjoin(r, and_(r.c.connection_id == c.c.id, r.c.school_year == year.start))
+        .where(c.c.retired_on.is_(None), or_(c.c.created_on <= year.ends, r.c.id.is_not(None)))
+        .order_by(d.c.lea_code, v.c.name)
+    )
+    if district_id is not None:
+        stmt = stmt.where(c.c.district_id == district_id)
+    if vendor_id is not None:
+        stmt = stmt.where(c.c.vendor_id == vendor_id)
+    return stmt
+
+
+def _district_id(app: App, conn: Any, lea: str) -> int:
+    from apscn_tracker.domain.lea import LeaError, normalize_lea
+
+    try:
+        code, _ = normalize_lea(lea)
+    except LeaError:
+        code = lea.strip()
+    found = conn.scalar(select(t.district.c.id).where(t.district.c.lea_code == code))
+    if found is None:
+        _not_found(app, lea=lea)
+    return found
+
+
+def _vendor_id(app: App, conn: Any, name: str) -> int:
+    found = conn.scalar(select(t.vendor.c.id).where(func.lower(t.vendor.c.name) == name.strip().lower()))
+    if found is None:
+        _not_found(app, vendor=name)
+    return found
+
+
+def _not_found(app: App, *, lea: str | None = None, vendor: str | None = None) -> None:
+    """Raise the lookup's own NotFound, with its suggestions (the ORM is loaded on this error path only)."""
+    from apscn_tracker.ledger import queries as q
+
+    with app.ledger.read() as s:
+        if lea is not None:
+            q.get_district(s, lea=lea)
+        if vendor is not None:
+            q.get_vendor(s, name=vendor)
+    raise AssertionError("the lookup found what the light query did not")  # pragma: no cover
 
 
 def status_rows(
@@ -59,35 +130,17 @@ def status_rows(
 ) -> list[dict[str, Any]]:
     if only is not None and only not in STATUSES:
         raise UserError(f"unknown status {only!r}; use one of {', '.join(STATUSES)}")
-    years = resolve_years(app, year)
     cal, today = app.calendar, app.today
+    between = cal.working_days_between
     rows: list[dict[str, Any]] = []
-    with app.ledger.transaction() as s:
-        filters = [Connection.retired_on.is_(None)]
-        if lea:
-            filters.append(Connection.district_id == q.get_district(s, lea=lea).id)
-        if vendor:
-            filters.append(Connection.vendor_id == q.get_vendor(s, name=vendor).id)
+    with app.ledger.reading() as conn:
+        years = resolve_years(app, year, conn)
+        district_id = _district_id(app, conn, lea) if lea else None
+        vendor_id = _vendor_id(app, conn, vendor) if vendor else None
         for sy in years:
-            stmt = (
-                select(
-                    District.lea_code,
-                    District.name,
-                    Vendor.name,
-                    Connection.method,
-                    Renewal.requested_on,
-                    Renewal.expected_enabled_by,
-                    Renewal.enabled_on,
-                    Renewal.confirmed_on,
-                )
-                .select_from(Connection)
-                .join(District, District.id == Connection.district_id)
-                .join(Vendor, Vendor.id == Connection.vendor_id)
-                .outerjoin(Renewal, and_(Renewal.connection_id == Connection.id, Renewal.school_year == sy.start))
-                .where(*filters, or_(Connection.created_on <= sy.ends, Renewal.id.is_not(None)))
-                .order_by(District.lea_code, Vendor.name)
-            )
-            for lea_code, dname, vname, method, req, exp, ena, conf in s.execute(stmt):
+            label, ends = sy.label, _iso(sy.ends)
+            stmt = status_statement(sy, district_id=district_id, vendor_id=vendor_id)
+            for lea_code, dname, vname, method, req, exp, ena, conf in conn.execute(stmt):
                 st = renewal_status(
                     method=method,
                     year=sy,
@@ -104,22 +157,25 @@ def status_rows(
                         "lea": lea_code,
                         "district": dname,
                         "vendor": vname,
-                        "school_year": sy.label,
+                        "school_year": label,
                         "method": method,
                         "status": st.value,
-                        "requested_on": _iso(req),
-                        "expected_enabled_by": _iso(exp),
-                        "enabled_on": _iso(ena),
-                        "confirmed_on": _iso(conf),
-                        "disconnect_on": _iso(sy.ends) if method == "api" else None,
-                        "working_days_to_enable": cal.working_days_between(req, ena) if req and ena else None,
+                        "requested_on": req.isoformat() if req else None,
+                        "expected_enabled_by": exp.isoformat() if exp else None,
+                        "enabled_on": ena.isoformat() if ena else None,
+                        "confirmed_on": conf.isoformat() if conf else None,
+                        "disconnect_on": ends if method == "api" else None,
+                        "working_days_to_enable": between(req, ena) if req and ena else None,
                     }
                 )
     return rows
 
 
 def history(app: App, *, lea: str) -> list[dict[str, Any]]:
-    with app.ledger.transaction() as s:
+    from apscn_tracker.ledger import queries as q
+    from apscn_tracker.ledger.models import Event, Vendor
+
+    with app.ledger.read() as s:
         d = q.get_district(s, lea=lea)
         rows = s.execute(
             select(
