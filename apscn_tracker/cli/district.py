@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from apscn_tracker.cli.common import JsonOpt, emit_json, make_app, print_table, warn
+from apscn_tracker.cli.common import JsonOpt, Progress, emit_json, make_app, print_table, warn
 
 sub = typer.Typer(help="Districts (LEAs) and their contacts.", no_args_is_help=True)
 
@@ -119,7 +119,8 @@ def import_(
     """Import a roster: every row is checked first, then all are written in one transaction, or none."""
     from apscn_tracker.services.roster import import_roster
 
-    result = import_roster(make_app(), path=file, dry_run=dry_run)
+    with Progress(f"importing {file.name}") as bar:
+        result = import_roster(make_app(), path=file, dry_run=dry_run, progress=bar.update)
     if as_json:
         emit_json(result)
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +30,26 @@ def read_roster(path: Path) -> Roster:
         raise UserError(f"{path.name}: {exc}; nothing was imported") from None
 
 
-def import_roster(app: App, *, path: Path, dry_run: bool = False, source: str | None = None) -> dict[str, Any]:
+Progress = Callable[[int, int], None]
+"""Called with (rows written, rows to write) as an import goes (the CLI draws a bar from it)."""
+CHUNK = 5_000  # rows per executemany, between two progress reports
+
+
+def import_roster(
+    app: App, *, path: Path, dry_run: bool = False, source: str | None = None, progress: Progress | None = None
+) -> dict[str, Any]:
     roster = read_roster(path)
-    return apply_roster(app, roster=roster, dry_run=dry_run, origin=path.name, source=source)
+    return apply_roster(app, roster=roster, dry_run=dry_run, origin=path.name, source=source, progress=progress)
 
 
 def apply_roster(
-    app: App, *, roster: Roster, dry_run: bool = False, origin: str = "roster", source: str | None = None
+    app: App,
+    *,
+    roster: Roster,
+    dry_run: bool = False,
+    origin: str = "roster",
+    source: str | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Set-based: one read of what exists, bulk inserts and updates, one event per change.
 
@@ -100,8 +114,20 @@ def apply_roster(
             return summary
         conn = s.connection()
         districts, contacts, events_table = q.table_of(District), q.table_of(Contact), q.table_of(Event)
+        total = 2 * len(added) + 2 * len(renamed) + len(new_contacts) + 1
+        written = 0
+
+        def write(table: Any, rows: list[dict[str, Any]]) -> None:
+            nonlocal written
+            for i in range(0, len(rows), CHUNK):
+                chunk = rows[i : i + CHUNK]
+                q.insert_rows(s, table, chunk)
+                written += len(chunk)
+                if progress is not None:
+                    progress(written, total)
+
         if added:
-            q.insert_rows(s, districts, added)
+            write(districts, added)
             ids = {
                 lea: did
                 for lea, did in conn.execute(select(districts.c.lea_code, districts.c.id))
@@ -116,10 +142,10 @@ def apply_roster(
                 .values(name=bindparam("b_name"), county=bindparam("b_county"), updated_at=bindparam("b_at")),
                 [{"b_id": r["b_id"], "b_name": r["name"], "b_county": r["county"], "b_at": now} for r in renamed],
             )
+            written += len(renamed)
         lookup = {lea: did for lea, (did, _, _) in existing.items()} | ids
         if new_contacts:
-            q.insert_rows(
-                s,
+            write(
                 contacts,
                 [
                     {"district_id": lookup[lea], "email": c.email, "name": c.name, "role": c.role}
@@ -158,7 +184,7 @@ def apply_roster(
                 "data": None,
             }
         )
-        q.insert_rows(s, events_table, events)
+        write(events_table, events)
     return summary
 
 
