@@ -136,7 +136,7 @@ def to_ical(events: Iterable[CalEvent], *, today: date, name: str = "APSCN deadl
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", name)
+    cal.add("x-wr-calname", icalendar.vText(name))  # escaped: a line break in a name adds no property
     cal.add("x-wr-caldesc", "APSCN eSchoolPLUS API deadlines: June 30 disconnects, request-by dates, expected enables")
     stamp = datetime.combine(today, time(0, 0), tzinfo=UTC)
     for e in events:
