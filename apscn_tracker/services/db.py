@@ -140,10 +140,13 @@ def _scalar(conn: sqlite3.Connection, sql: str) -> Any:
 
 def _sqlite_reason(exc: sqlite3.Error) -> str:
     message = str(exc)
-    if "full" in message or "too large" in message.lower():
+    lowered = message.lower()
+    if "full" in lowered or "too large" in lowered:
         return "the disk is full"
-    if "readonly" in message or "permission" in message.lower():
-        return "the folder is read-only"
+    if "disk i/o error" in lowered:
+        return "the copy could not be written (a full disk, or a file size limit?)"
+    if "readonly" in lowered or "permission" in lowered or "unable to open" in lowered:
+        return f"the folder cannot be written ({message})"
     return message
 
 
