@@ -40,8 +40,11 @@ from tests.test_faults_support import (
     write_config,
 )
 
-DAYS = [date(2026, 6, 25), date(2026, 6, 29), date(2026, 7, 1), date(2026, 7, 8)]
 KILLS = int(os.environ.get("APSCN_FAULT_KILLS", "20"))
+# about five kills a day, so each has messages left to catch on the wire; lapsed notices go out weekly
+DAYS = [date(2026, 6, 25), date(2026, 6, 29), date(2026, 7, 1)] + [
+    date(2026, 7, 8) + timedelta(weeks=w) for w in range(max(1, -(-KILLS // 5) - 3))
+]
 LATER = CLAIM_TIMEOUT + timedelta(minutes=1)  # each process starts this much later: a dead claim can be retaken
 
 
