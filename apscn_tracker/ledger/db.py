@@ -150,12 +150,12 @@ class Ledger:
         Anything written in it is rolled back."""
         from sqlmodel import Session
 
-        with Session(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False) as session:
-            session.begin()
-            try:
-                yield session
-            finally:
-                session.rollback()
+        session = Session(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+        session.begin()
+        try:
+            yield session
+        finally:
+            session.close()  # ends the transaction (rolled back); objects read stay loaded, detached
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
