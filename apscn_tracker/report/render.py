@@ -138,9 +138,10 @@ def _md(value: Any) -> str:
 def environment(template_dirs: Sequence[Path]):
     """A Jinja environment over ``template_dirs`` (folders holding ``report.html`` and ``report.md``; the first
     that has a file wins), HTML autoescaped, undefined names an error, with the report's filters."""
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+    from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+    from jinja2.sandbox import SandboxedEnvironment  # a coordinator's own template must not run code
 
-    env = Environment(
+    env = SandboxedEnvironment(
         loader=FileSystemLoader([str(p) for p in template_dirs]),
         autoescape=select_autoescape(enabled_extensions=("html", "htm"), default_for_string=False),
         undefined=StrictUndefined,
