@@ -164,6 +164,13 @@ def _one_line(exc: BaseException) -> str | None:
         from apscn_tracker.ledger.db import describe_db_error
 
         return describe_db_error(exc)
+    if module.startswith("jinja2"):  # a coordinator's own template: missing include, syntax, sandbox refusal
+        from jinja2 import TemplateNotFound
+
+        if isinstance(exc, TemplateNotFound):
+            return f"template {exc.name!r} not found: a template includes only files of its own folder"
+        where = getattr(exc, "filename", None) or getattr(exc, "name", None)
+        return f"template problem{f' in {where}' if where else ''}: {exc}"
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
     return None
