@@ -1,0 +1,101 @@
+"""Two schedulers for availability: only one acts, and when it dies (kill -9) the next one to start takes over.
+
+On PostgreSQL the lock is an advisory lock held by the scheduler's database session, so schedulers on two
+machines (here: two APSCN_HOME folders, nothing shared but the database) exclude each other, and the server
+frees the lock the moment the holder's connection dies. On SQLite it is a file lock beside the ledger.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from apscn_tracker.services.setup import init
+
+
+class Scheduler:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self._fh = log.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "apscn_tracker", "scheduler", "run"], env=env, stdout=self._fh, stderr=self._fh
+        )
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8")
+
+    def wait_log(self, needle: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while needle not in self.text():
+            assert self.proc.poll() is None, f"the scheduler exited ({self.proc.returncode}):\n{self.text()}"
+            assert time.monotonic() < deadline, f"no {needle!r} in the log:\n{self.text()}"
+            time.sleep(0.05)
+
+    def end(self, sig: int) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=60)
+        finally:
+            self._fh.close()
+
+
+@pytest.fixture
+def schedulers():
+    started: list[Scheduler] = []
+
+    def start(env: dict[str, str], log: Path) -> Scheduler:
+        started.append(Scheduler(env, log))
+        return started[-1]
+
+    yield start
+    for s in started:
+        s.end(signal.SIGKILL)
+
+
+def _second_refused(env: dict[str, str]) -> str:
+    second = subprocess.run(
+        [sys.executable, "-m", "apscn_tracker", "scheduler", "run"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert second.returncode == 1 and "Traceback" not in second.stderr, second.stderr
+    assert "another scheduler is running" in second.stderr
+    return second.stderr
+
+
+def test_when_the_acting_scheduler_is_killed_the_standby_takes_over(make_app, home, tmp_path, schedulers):
+    init(make_app())
+    env = {**os.environ}
+    first = schedulers(env, tmp_path / "first.log")
+    first.wait_log("scheduler started")
+    _second_refused(env)
+    assert first.end(signal.SIGKILL) == -signal.SIGKILL  # no clean shutdown, no unlock: the process is gone
+    t0 = time.monotonic()
+    standby = schedulers(env, tmp_path / "standby.log")
+    standby.wait_log("scheduler started", timeout=30)
+    taken_over_in = time.monotonic() - t0
+    _second_refused(env)  # and the new one excludes the others in turn
+    assert standby.end(signal.SIGTERM) == 0
+    assert taken_over_in < 30
+
+
+@pytest.mark.postgres_only
+def test_schedulers_on_two_machines_sharing_one_postgresql_ledger_exclude_each_other(
+    make_app, home, tmp_path, schedulers
+):
+    init(make_app())
+    machine_a = {**os.environ, "APSCN_HOME": str(tmp_path / "machine-a")}
+    machine_b = {**os.environ, "APSCN_HOME": str(tmp_path / "machine-b")}
+    acting = schedulers(machine_a, tmp_path / "a.log")
+    acting.wait_log("scheduler started")
+    message = _second_refused(machine_b)
+    assert "PostgreSQL" in message
+    assert acting.end(signal.SIGKILL) == -signal.SIGKILL
+    standby = schedulers(machine_b, tmp_path / "b.log")
+    standby.wait_log("scheduler started", timeout=30)
+    assert standby.end(signal.SIGTERM) == 0
