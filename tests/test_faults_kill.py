@@ -35,7 +35,9 @@ from tests.test_faults_support import (
     ledger_check,
     one_error_line,
     outbox_rows,
+    record_figures,
     run_apscn,
+    seed,
     smtp_env,
     write_config,
 )
@@ -90,7 +92,7 @@ def reference_keys(tmp_path: Path) -> set[str]:
 
 @pytest.mark.slow
 def test_ticks_killed_at_random_points_and_restarted_lose_nothing_and_send_nothing_twice(make_app, home, tmp_path):
-    rng = random.Random(int(os.environ.get("APSCN_FAULT_SEED", "20260630")))
+    rng = random.Random(seed(20260630))
     write_config(home)
     build(make_app)
     expected = reference_keys(tmp_path)
@@ -165,7 +167,4 @@ def test_ticks_killed_at_random_points_and_restarted_lose_nothing_and_send_nothi
         "lost": len(lost),
         "seconds": round(elapsed, 1),
     }
-    print("\nkill -9 figures:", json.dumps(figures))
-    if os.environ.get("APSCN_FAULT_FIGURES"):
-        with open(os.environ["APSCN_FAULT_FIGURES"], "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"test": "kill", **figures}) + "\n")
+    record_figures("kill", figures)

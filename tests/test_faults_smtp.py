@@ -7,7 +7,6 @@ nothing is accepted twice; each run prints at most one error line; the ledger pa
 from __future__ import annotations
 
 import json
-import os
 import random
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -25,7 +24,9 @@ from tests.test_faults_support import (
     ledger_check,
     one_error_line,
     outbox_rows,
+    record_figures,
     run_apscn,
+    seed,
     smtp_env,
     write_config,
 )
@@ -67,7 +68,7 @@ class Fates:
 
 
 def test_a_server_answering_421_451_550_or_dropping_the_line_loses_nothing_and_accepts_nothing_twice(make_app, home):
-    rng = random.Random(int(os.environ.get("APSCN_FAULT_SEED", "421451550")))
+    rng = random.Random(seed(421451550))
     lapsed(make_app, home)
     app = make_app(TODAY)
     fates = Fates(rng)
@@ -120,10 +121,7 @@ def test_a_server_answering_421_451_550_or_dropping_the_line_loses_nothing_and_a
         "duplicates": sum(1 for n in accepted.values() if n > 1),
         "lost": sum(1 for _, _, status, mid, _ in rows if status != "sent" and mid not in refused_for_good),
     }
-    print("\nSMTP fault figures:", json.dumps(figures))
-    if os.environ.get("APSCN_FAULT_FIGURES"):
-        with open(os.environ["APSCN_FAULT_FIGURES"], "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"test": "smtp", **figures}) + "\n")
+    record_figures("smtp", figures)
 
 
 def test_with_the_server_down_the_tick_keeps_everything_and_sends_it_once_when_it_is_back(make_app, home):

@@ -19,6 +19,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+# Read when the module is imported: the fixtures clear every APSCN_* variable before each test.
+FAULT_SEED = os.environ.get("APSCN_FAULT_SEED")  # another random sequence for the kill and SMTP fault tests
+FAULT_FIGURES = os.environ.get("APSCN_FAULT_FIGURES")  # a file to append each fault test's figures to (JSON lines)
 COORDINATOR = "coordinator@coop.example"
 MAIL_FROM = "APSCN Tracker <tracker@coop.example>"
 
@@ -225,3 +228,15 @@ def outbox_rows(app) -> list[tuple[int, str, str, str]]:
 
     with app.ledger.read() as s:
         return [tuple(r) for r in s.execute(select(Outbox.id, Outbox.key, Outbox.status, Outbox.message_id))]
+
+
+def seed(default: int) -> int:
+    return int(FAULT_SEED) if FAULT_SEED else default
+
+
+def record_figures(test: str, figures: dict[str, Any]) -> None:
+    """Print a fault test's figures (pytest -s shows them) and append them to APSCN_FAULT_FIGURES if set."""
+    print(f"\n{test} figures:", json.dumps(figures))
+    if FAULT_FIGURES:
+        with open(FAULT_FIGURES, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"test": test, **figures}) + "\n")
