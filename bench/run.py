@@ -383,11 +383,16 @@ class Sample:
         return self.cpu if metric == "cpu" else self.wall
 
 
+PROJECT_SRC: Path | None = None  # --project-src: measure the project from another source tree (e.g. "before")
+
+
 def child_env(workdir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The children's environment: no APSCN_* from this shell, and bytecode cached (in the work folder) as an
     installed wheel has it; without it every import of the project compiles its source again."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("APSCN_") and k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = str(workdir / "pycache")
+    if PROJECT_SRC is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_SRC), env.get("PYTHONPATH")]))
     return env | (extra or {})
 
 
@@ -424,9 +429,13 @@ def run_child(cmd: list[str], env: dict[str, str], *, quiet: bool = False) -> Sa
 
 def migrations_head() -> str:
     """The newest migration's revision, read from the file names (the parent imports nothing of the project)."""
-    import apscn_tracker
+    if PROJECT_SRC is not None:
+        package = PROJECT_SRC / "apscn_tracker"
+    else:
+        import apscn_tracker
 
-    versions = Path(apscn_tracker.__file__).parent / "ledger" / "migrations" / "versions"
+        package = Path(apscn_tracker.__file__).parent
+    versions = package / "ledger" / "migrations" / "versions"
     return sorted(p.name for p in versions.glob("[0-9]*.py"))[-1].split("_", 1)[0]
 
 
@@ -452,12 +461,15 @@ def ensure_ledger(workdir: Path, districts: int, seed: int, regenerate: bool) ->
         ],
         check=True,
         stderr=subprocess.DEVNULL,
+        env=child_env(workdir),
     )
     meta = json.loads(meta_path.read_text())
     meta["head"] = head
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     empty = workdir / "empty" / "apscn.db"
-    subprocess.run([sys.executable, str(HERE / "generate.py"), "--empty", "--out", str(empty)], check=True)
+    subprocess.run(
+        [sys.executable, str(HERE / "generate.py"), "--empty", "--out", str(empty)], check=True, env=child_env(workdir)
+    )
     return meta
 
 
@@ -511,7 +523,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--regenerate", action="store_true")
     p.add_argument("--extra-path", help="a folder added to sys.path of the numpy baseline (numpy installed there)")
     p.add_argument("--results", type=Path, default=HERE / "RESULTS.md", help="file to update ('-' for none)")
+    p.add_argument(
+        "--project-src", type=Path, help="measure the project from this source tree (say, an export of an older commit)"
+    )
     a = p.parse_args(argv)
+    global PROJECT_SRC
+    PROJECT_SRC = a.project_src.resolve() if a.project_src else None
     districts = a.districts or SCALES[a.scale]
     workdir = a.workdir or Path(tempfile.gettempdir()) / f"apscn-bench-{districts}"
     meta = ensure_ledger(workdir, districts, a.seed, a.regenerate)
@@ -636,8 +653,9 @@ def summarise(op: str, samples: dict[str, list[Sample]], skipped: str | None) ->
         out["baseline_wall"] = statistics.median(s.wall for s in b)
         out["baseline_mb"] = max(s.rss_mb for s in b)
     if p and b:
+        other = "wall" if metric == "cpu" else "cpu"
         out["ratio"] = out["project_s"] / out["baseline_s"]
-        out["wall_ratio"] = out["project_wall"] / out["baseline_wall"]
+        out["other_ratio"] = statistics.median(s.value(other) for s in p) / statistics.median(s.value(other) for s in b)
     if skipped:
         out["skipped"] = skipped
     if op in TARGETS:
@@ -662,7 +680,7 @@ def format_row(r: dict) -> str:
 
 def format_table(results: list[dict]) -> str:
     lines = [
-        "| operation | project | baseline | ratio | target | wall-clock ratio | peak MB project / baseline |",
+        "| operation | project | baseline | ratio | target | ratio by the other clock | peak MB project / baseline |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
@@ -678,7 +696,8 @@ def format_table(results: list[dict]) -> str:
             ratio, verdict = "-", r.get("skipped", "")
         mem = f"{r.get('project_mb', 0):.0f} / {r.get('baseline_mb', 0):.0f}" if "project_mb" in r else "-"
         baseline = f"{_t(r.get('baseline_s'))} ({r['baseline_label']})"
-        wall = f"{r['wall_ratio']:.2f}x" if "wall_ratio" in r else "-"
+        other = "wall" if r.get("metric") == "cpu" else "CPU"
+        wall = f"{r['other_ratio']:.2f}x ({other})" if "other_ratio" in r else "-"
         project = _t(r.get("project_s")) + (" (wall)" if r.get("metric") == "wall" and "project_s" in r else "")
         lines.append(f"| {r['label']} | {project} | {baseline} | {ratio} | {verdict} | {wall} | {mem} |")
     return "\n".join(lines)
@@ -687,15 +706,32 @@ def format_table(results: list[dict]) -> str:
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
+PATH_OPTIONS = {"--workdir": "DIR", "--extra-path": "DIR", "--results": "FILE", "--project-src": "DIR"}
+
+
+def shown_command(argv: list[str]) -> str:
+    """The command line as run, folders and files replaced by placeholders (they say nothing of the results)."""
+    out: list[str] = []
+    for arg in argv:
+        name, eq, _ = arg.partition("=")
+        if out and out[-1] in PATH_OPTIONS:
+            out.append(PATH_OPTIONS[out[-1]])
+        elif eq and name in PATH_OPTIONS:
+            out.append(f"{name}={PATH_OPTIONS[name]}")
+        else:
+            out.append(arg)
+    return " ".join(["python bench/run.py", *out])
+
+
 def write_results(path: Path, table: str, meta: dict, argv: list[str], today: str) -> None:
     m = machine()
     rows = meta["rows"]
     block = "\n".join(
         [
             BEGIN,
-            f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} with `python bench/run.py"
-            + (" " + " ".join(argv) if argv else "")
-            + "`.",
+            f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} with `{shown_command(argv)}`"
+            + (f" (the project from {PROJECT_SRC.name}/)" if PROJECT_SRC else "")
+            + f"; load average {os.getloadavg()[0]:.1f} at the end.",
             "",
             f"- Machine: `{m['uname']}`; {m['cpu']}; Python {m['python']}, SQLite {m['sqlite']}.",
             f"- Ledger: {meta['scale']['districts']:,} districts x {meta['scale']['vendors']} vendors x "
@@ -706,8 +742,8 @@ def write_results(path: Path, table: str, meta: dict, argv: list[str], today: st
             "- Times: median of the runs, each in a fresh process, project and baseline interleaved. Reads by CPU "
             "time (user + system of the process), which other load on the machine disturbs least; the import and "
             "the tick, which write and wait on the disk, by wall clock. In-process operations are timed inside "
-            "the process (imports done); the two `apscn` rows are whole processes. The wall-clock ratio is given "
-            "beside. Memory: peak RSS of the process.",
+            "the process (imports done); the two `apscn` rows are whole processes. The ratio by the other clock is "
+            "given beside. Memory: peak RSS of the process.",
             "",
             table,
             END,
