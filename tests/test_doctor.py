@@ -21,9 +21,12 @@ def checks(cli) -> tuple[int, dict[str, dict]]:
 
 
 @pytest.fixture
-def healthy(cli):
-    """A ledger where every connected district has a contact and the tick ran at 07:00 on July 8."""
+def healthy(cli, home):
+    """A ledger where every connected district has a contact, a coordinator is configured, and the tick ran at
+    07:00 on July 8."""
     assert cli("init", today=DAY).exit_code == 0
+    cfg = home / "config.toml"
+    cfg.write_text('coordinator_email = "coordinator@coop.example"\n' + cfg.read_text(encoding="utf-8"))
     assert cli("district", "edit", "0101000", "--add-email", "pat@0101000.k12.example").exit_code == 0
     assert cli("connect", "0101000", today=DAY).exit_code == 0
     with freeze_time(f"{DAY} 12:00:00"):
