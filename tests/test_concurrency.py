@@ -170,3 +170,16 @@ def test_twelve_coordinators_enabling_one_district_at_once_record_it_once(ledger
             .where(District.lea_code == lea, Event.kind == "enabled")
         ).all()
     assert len(enabled) == 1
+
+
+def test_a_unit_of_work_opened_inside_another_is_refused_at_once_not_after_the_busy_timeout(make_app, home):
+    app = make_app(TODAY)
+    t0 = time.monotonic()
+    with app.ledger.transaction(), pytest.raises(RuntimeError, match="inside another"):  # noqa: SIM117
+        with app.ledger.transaction():
+            pass
+    with app.ledger.transaction(), app.ledger.read() as s:  # a read beside a unit of work waits for nothing
+        assert s.scalar(select(District.id).limit(1)) is None
+    with app.ledger.transaction():  # and the guard is reset once a unit of work ends
+        pass
+    assert time.monotonic() - t0 < 5

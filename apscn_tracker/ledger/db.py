@@ -7,6 +7,7 @@ SQLModel (and with it the ORM) is imported when the first session opens, not wit
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -123,6 +124,9 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+_unit = threading.local()  # whether this thread is inside Ledger.transaction
+
+
 class Ledger:
     """An open ledger: the engine plus a transaction helper. Callers own their transactions."""
 
@@ -138,11 +142,18 @@ class Ledger:
         """One unit of work: commits on success, rolls back on any error.
 
         Units of work run one after another (see ``_begin``), each waiting up to the busy timeout for the one
-        before: keep them short, and never wait on the network inside one."""
+        before: keep them short, and never wait on the network inside one. One opened inside another would wait
+        for the lock its own thread holds: that is refused at once (a bug), rather than after the timeout."""
         from sqlmodel import Session
 
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            yield session
+        if getattr(_unit, "open", False):
+            raise RuntimeError("a unit of work was opened inside another one; it would wait for its own lock")
+        _unit.open = True
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        finally:
+            _unit.open = False
 
     @contextmanager
     def read(self) -> Iterator[Session]:
