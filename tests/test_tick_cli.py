@@ -6,6 +6,8 @@ import json
 
 from freezegun import freeze_time
 
+from apscn_tracker.config import load_settings
+
 DAY = "2026-07-08"
 CONTRACT = {"today", "disconnected", "queued", "sent", "failed"}
 KINDS = {
@@ -20,6 +22,8 @@ KINDS = {
 
 def lapsed(cli) -> None:
     assert cli("init", today=DAY).exit_code == 0
+    cfg = load_settings().config_file  # a coordinator, for the digest
+    cfg.write_text('coordinator_email = "coordinator@coop.example"\n' + cfg.read_text(encoding="utf-8"))
     assert cli("district", "edit", "0101000", "--add-email", "pat@0101000.k12.example").exit_code == 0
     assert cli("connect", "0101000", today=DAY).exit_code == 0
 
