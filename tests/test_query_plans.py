@@ -86,7 +86,9 @@ def test_the_outbox_due_query_uses_its_index(connected):
     assert any("outbox USING INDEX ix_outbox_status_next" in line for plan in found for line in plan)
 
 
-def test_the_ticks_rollover_candidates_and_digest_count_use_indexes(connected):
+def test_the_ticks_rollover_and_candidates_use_indexes(connected):
+    """(The digest's count of the reminders queued today still reads the event table once a tick: bench/RESULTS.md
+    explains why no index was added for it.)"""
     from apscn_tracker.services import tick
 
     def run():
@@ -94,13 +96,12 @@ def test_the_ticks_rollover_candidates_and_digest_count_use_indexes(connected):
         tick.rollover(connected)
         with connected.ledger.transaction() as s:
             tick.load_candidates(connected, s)
-            tick._reminders_queued_on(s, connected.today)
 
     found = plans(connected, run)
     assert scans(found) == []
     lines = [line for plan in found for line in plan]
     assert any("renewal USING" in line and "INDEX ix_renewal_open" in line for line in lines)
-    assert any("event USING" in line and "INDEX ix_event_kind_on" in line for line in lines)
+    assert any("USING INDEX sqlite_autoindex_renewal" in line and "connection_id=?" in line for line in lines)
 
 
 def test_the_report_counts_reminders_sent_through_its_covering_index(connected):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -62,7 +62,13 @@ class Renewal(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("connection_id", "school_year", name="uq_renewal_connection_year"),
         Index("ix_renewal_year", "school_year"),
-        Index("ix_renewal_open", "disconnected_on", "school_year"),  # the rollover: ended, not disconnected
+        # the rollover's "not disconnected yet": a partial index, one school year of rows
+        Index(
+            "ix_renewal_open",
+            "school_year",
+            sqlite_where=text("disconnected_on IS NULL"),
+            postgresql_where=text("disconnected_on IS NULL"),
+        ),
     )
 
 
@@ -79,10 +85,7 @@ class Event(SQLModel, table=True):
     actor: str
     note: str | None = Field(default=None, sa_column=Column(Text))
     data: str | None = Field(default=None, sa_column=Column(Text))  # JSON
-    __table_args__ = (
-        Index("ix_event_district", "district_id", "id"),
-        Index("ix_event_kind_on", "kind", "effective_on"),  # e.g. the reminders queued on a day
-    )
+    __table_args__ = (Index("ix_event_district", "district_id", "id"),)
 
 
 class Outbox(SQLModel, table=True):
