@@ -19,7 +19,8 @@ def tick(
     """Run the day's work once: June 30 rollover, due reminders, coordinator digest, delivery, heartbeat.
 
     Safe to run any number of times a day: each reminder is queued once. Missed days catch up with the
-    latest due reminder only. Exit code 1 when delivery could not run (the messages stay queued).
+    latest due reminder only. Exit code 1 when delivery could not start (a mail configuration problem);
+    a mail server that is down is retried later with exit code 0, and `apscn doctor` flags what waits too long.
     """
     from apscn_tracker.services.app import App
     from apscn_tracker.config import local_today
