@@ -501,7 +501,7 @@ def machine() -> dict[str, str]:
     import sqlite3
 
     return {
-        "uname": " ".join(platform.uname()),
+        "uname": " ".join(part for part in platform.uname() if part),
         "cpu": f"{cpu}, {os.cpu_count()} cores" + (f", {mem} RAM" if mem else ""),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
