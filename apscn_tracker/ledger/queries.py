@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Table, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from apscn_tracker.errors import NotFound
 from apscn_tracker.ledger.models import Connection, Contact, District, Event, Renewal, Vendor
@@ -70,11 +70,11 @@ def get_district(session: Session, *, lea: str) -> District:
         code, _ = normalize_lea(lea)
     except LeaError:
         code = lea.strip()
-    found = session.scalars(select(District).where(District.lea_code == code)).first()
+    found = session.scalars(select(District).where(col(District.lea_code) == code)).first()
     if found is None:
         like = session.execute(
-            select(District.lea_code, District.name)
-            .where((District.lea_code.like(code[:4] + "%")) | (func.lower(District.name).like(f"%{lea.lower()}%")))
+            select(col(District.lea_code), col(District.name))
+            .where((col(District.lea_code).like(code[:4] + "%")) | (func.lower(District.name).like(f"%{lea.lower()}%")))
             .limit(3)
         ).all()
         hint = (" Did you mean " + " or ".join(f"{c} ({n})" for c, n in like) + "?") if like else ""
@@ -85,25 +85,27 @@ def get_district(session: Session, *, lea: str) -> District:
 def get_vendor(session: Session, *, name: str) -> Vendor:
     found = session.scalars(select(Vendor).where(func.lower(Vendor.name) == name.strip().lower())).first()
     if found is None:
-        names = list(session.execute(select(Vendor.name)).scalars())
+        names = list(session.execute(select(col(Vendor.name))).scalars())
         raise NotFound(f"no vendor named {name!r}.{_suggest(name, names)} (`apscn vendor add NAME` adds one)")
     return found
 
 
 def find_connection(session: Session, *, district_id: int, vendor_id: int) -> Connection | None:
     return session.scalars(
-        select(Connection).where(Connection.district_id == district_id, Connection.vendor_id == vendor_id)
+        select(Connection).where(col(Connection.district_id) == district_id, col(Connection.vendor_id) == vendor_id)
     ).first()
 
 
 def find_renewal(session: Session, *, connection_id: int, school_year: int) -> Renewal | None:
     return session.scalars(
-        select(Renewal).where(Renewal.connection_id == connection_id, Renewal.school_year == school_year)
+        select(Renewal).where(col(Renewal.connection_id) == connection_id, col(Renewal.school_year) == school_year)
     ).first()
 
 
 def contacts_of(session: Session, *, district_id: int) -> list[Contact]:
-    return list(session.scalars(select(Contact).where(Contact.district_id == district_id).order_by(Contact.id)))
+    return list(
+        session.scalars(select(Contact).where(col(Contact.district_id) == district_id).order_by(col(Contact.id)))
+    )
 
 
 def add_event(

@@ -19,9 +19,10 @@ import os
 import socket
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, Result, and_, or_, select, update
+from sqlmodel import col
 
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Outbox
@@ -61,43 +62,51 @@ def _now(now: datetime | None) -> datetime:
 
 def _due(now: datetime):
     return or_(
-        and_(Outbox.status == "pending", Outbox.next_attempt_at <= now),
-        and_(Outbox.status == "sending", Outbox.claimed_at <= now - CLAIM_TIMEOUT),
+        and_(col(Outbox.status) == "pending", col(Outbox.next_attempt_at) <= now),
+        and_(col(Outbox.status) == "sending", col(Outbox.claimed_at) <= now - CLAIM_TIMEOUT),
     )
 
 
 def claim(app: App, *, worker: str, now: datetime) -> Outbox | None:
     """Take one due row for ``worker`` (its own transaction); None when nothing is due."""
     with app.ledger.transaction() as s:
-        pick = select(Outbox.id).where(_due(now)).order_by(Outbox.next_attempt_at, Outbox.id).limit(1)
+        pick = select(col(Outbox.id)).where(_due(now)).order_by(col(Outbox.next_attempt_at), col(Outbox.id)).limit(1)
         if app.ledger.dialect == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
         stmt = (
             update(Outbox)
-            .where(Outbox.id == pick.scalar_subquery(), _due(now))
-            .values(status="sending", claimed_at=now, claimed_by=worker, attempts=Outbox.attempts + 1)
-            .returning(Outbox.id)
+            .where(col(Outbox.id) == pick.scalar_subquery(), _due(now))
+            .values(status="sending", claimed_at=now, claimed_by=worker, attempts=col(Outbox.attempts) + 1)
+            .returning(col(Outbox.id))
             .execution_options(synchronize_session=False)
         )
         row_id = s.execute(stmt).scalar()
         if row_id is None:
             return None
-        return s.scalars(select(Outbox).where(Outbox.id == row_id).execution_options(populate_existing=True)).one()
+        return s.scalars(select(Outbox).where(col(Outbox.id) == row_id).execution_options(populate_existing=True)).one()
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE matched. Its result is a ``CursorResult``; ``Session.execute`` is typed as returning the
+    plain ``Result``, which has no ``rowcount``."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def _mine(row: Outbox, worker: str):
-    return and_(Outbox.id == row.id, Outbox.status == "sending", Outbox.claimed_by == worker)
+    return and_(col(Outbox.id) == row.id, col(Outbox.status) == "sending", col(Outbox.claimed_by) == worker)
 
 
 def _mark_sent(app: App, row: Outbox, *, worker: str, now: datetime, transport: str, refused: dict[str, str]) -> None:
     note = "refused: " + "; ".join(f"{a}: {why}" for a, why in refused.items()) if refused else None
     with app.ledger.transaction() as s:
-        done = s.execute(
-            update(Outbox)
-            .where(Outbox.id == row.id, Outbox.status != "sent")
-            .values(status="sent", sent_at=now, last_error=note)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        done = _rowcount(
+            s.execute(
+                update(Outbox)
+                .where(col(Outbox.id) == row.id, col(Outbox.status) != "sent")
+                .values(status="sent", sent_at=now, last_error=note)
+                .execution_options(synchronize_session=False)
+            )
+        )
         if not done:  # another sender took the row after our claim timed out and marked it first
             log.warning("outbox #%s was already marked sent by another sender", row.id)
             return
@@ -148,12 +157,14 @@ def _mark_retry(app: App, row: Outbox, *, worker: str, now: datetime, error: str
 
 def _mark_failed(app: App, row: Outbox, *, worker: str, now: datetime, error: str) -> None:
     with app.ledger.transaction() as s:
-        done = s.execute(
-            update(Outbox)
-            .where(_mine(row, worker))
-            .values(status="failed", last_error=error)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        done = _rowcount(
+            s.execute(
+                update(Outbox)
+                .where(_mine(row, worker))
+                .values(status="failed", last_error=error)
+                .execution_options(synchronize_session=False)
+            )
+        )
         if not done:
             return
         q.add_event(

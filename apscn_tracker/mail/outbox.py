@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from apscn_tracker.errors import NotFound, UserError
 from apscn_tracker.ledger.models import District, Outbox, Vendor
@@ -50,7 +50,7 @@ def _year(value: Any) -> int | None:
 
 
 def find_by_key(session: Session, *, key: str) -> Outbox | None:
-    return session.scalars(select(Outbox).where(Outbox.key == key)).first()
+    return session.scalars(select(Outbox).where(col(Outbox.key) == key)).first()
 
 
 def enqueue(
@@ -91,7 +91,7 @@ def enqueue(
         from apscn_tracker.config import load_settings
 
         mail_from = load_settings().mail_from
-    values = {
+    values: dict[str, Any] = {
         "key": key,
         "kind": kind,
         "district_id": district_id,
@@ -111,10 +111,23 @@ def enqueue(
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
         if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = (
+                sqlite_insert(Outbox)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(col(Outbox.id))
+            )
         else:
-            from sqlalchemy.dialects.postgresql import insert
-        stmt = insert(Outbox).values(**values).on_conflict_do_nothing(index_elements=["key"]).returning(Outbox.id)
+            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+            stmt = (
+                postgresql_insert(Outbox)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(col(Outbox.id))
+            )
         new_id = session.execute(stmt).scalar()
         if new_id is None:
             return None
@@ -174,10 +187,10 @@ def row_dict(row: Outbox, *, lea: str | None = None, vendor: str | None = None) 
 
 def _with_names():
     return (
-        select(Outbox, District.lea_code, Vendor.name)
+        select(Outbox, col(District.lea_code), col(Vendor.name))
         .select_from(Outbox)
-        .outerjoin(District, District.id == Outbox.district_id)
-        .outerjoin(Vendor, Vendor.id == Outbox.vendor_id)
+        .outerjoin(District, col(District.id) == Outbox.district_id)
+        .outerjoin(Vendor, col(Vendor.id) == Outbox.vendor_id)
     )
 
 
@@ -192,7 +205,7 @@ def list_messages(
         stmt = stmt.where(Outbox.status == status)
     if kind is not None:
         stmt = stmt.where(Outbox.kind == kind)
-    stmt = stmt.order_by(Outbox.id.desc())
+    stmt = stmt.order_by(col(Outbox.id).desc())
     if limit is not None:
         stmt = stmt.limit(limit)
     rows = [row_dict(o, lea=lea, vendor=v) for o, lea, v in session.execute(stmt)]
@@ -247,8 +260,8 @@ def problems(session: Session, *, max_attempts: int, now: datetime, days: int = 
     since = now - timedelta(days=days)
     stmt = _with_names().where(
         or_(
-            and_(Outbox.status.in_(("pending", "sending")), Outbox.attempts >= max_attempts),
-            and_(Outbox.status == "failed", func.coalesce(Outbox.claimed_at, Outbox.created_at) >= since),
+            and_(col(Outbox.status).in_(("pending", "sending")), col(Outbox.attempts) >= max_attempts),
+            and_(col(Outbox.status) == "failed", func.coalesce(Outbox.claimed_at, Outbox.created_at) >= since),
         )
     )
     return [row_dict(o, lea=lea, vendor=v) for o, lea, v in session.execute(stmt.order_by(Outbox.id))]
@@ -256,5 +269,7 @@ def problems(session: Session, *, max_attempts: int, now: datetime, days: int = 
 
 def counts(session: Session) -> dict[str, int]:
     """Messages per status (every status present, zero when none)."""
-    found = dict(session.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all())
+    found = {
+        status: n for status, n in session.execute(select(col(Outbox.status), func.count()).group_by(Outbox.status))
+    }
     return {s: int(found.get(s, 0)) for s in STATUSES}
