@@ -58,14 +58,13 @@ def apply_roster(
     added: list[dict[str, Any]] = []
     renamed: list[dict[str, Any]] = []
     new_contacts: list[tuple[str, Any]] = []
+    dist, cont = q.table_of(District).c, q.table_of(Contact).c
     with app.ledger.transaction() as s:
         existing = {
             lea: (did, name, county)
-            for did, lea, name, county in s.execute(
-                select(District.id, District.lea_code, District.name, District.county)
-            )
+            for did, lea, name, county in s.execute(select(dist.id, dist.lea_code, dist.name, dist.county))
         }
-        known_contacts = {(i, e) for i, e in s.execute(select(Contact.district_id, Contact.email))}
+        known_contacts = {(i, e) for i, e in s.execute(select(cont.district_id, cont.email))}
         now = q.utcnow()
         for d in roster.districts:
             row = existing.get(d.lea)

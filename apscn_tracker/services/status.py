@@ -172,6 +172,8 @@ def status_rows(
 
 
 def history(app: App, *, lea: str) -> list[dict[str, Any]]:
+    from sqlmodel import col
+
     from apscn_tracker.ledger import queries as q
     from apscn_tracker.ledger.models import Event, Vendor
 
@@ -179,18 +181,18 @@ def history(app: App, *, lea: str) -> list[dict[str, Any]]:
         d = q.get_district(s, lea=lea)
         rows = s.execute(
             select(
-                Event.at,
-                Event.effective_on,
-                Event.kind,
-                Vendor.name,
-                Event.school_year,
-                Event.actor,
-                Event.note,
-                Event.data,
+                col(Event.at),
+                col(Event.effective_on),
+                col(Event.kind),
+                col(Vendor.name),
+                col(Event.school_year),
+                col(Event.actor),
+                col(Event.note),
+                col(Event.data),
             )
-            .outerjoin(Vendor, Vendor.id == Event.vendor_id)
-            .where(Event.district_id == d.id)
-            .order_by(Event.id)
+            .outerjoin(Vendor, col(Vendor.id) == Event.vendor_id)
+            .where(col(Event.district_id) == d.id)
+            .order_by(col(Event.id))
         ).all()
     return [
         {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from apscn_tracker.domain.roster import RosterError, clean_email, clean_text
 from apscn_tracker.errors import UserError
@@ -74,7 +75,7 @@ def edit_vendor(
         changes: dict[str, Any] = {}
         if renamed and renamed != v.name:
             clash = s.scalars(
-                select(Vendor).where(func.lower(Vendor.name) == renamed.lower(), Vendor.id != v.id)
+                select(Vendor).where(func.lower(Vendor.name) == renamed.lower(), col(Vendor.id) != v.id)
             ).first()
             if clash is not None:
                 raise UserError(f"vendor {clash.name} already exists")
@@ -91,13 +92,14 @@ def edit_vendor(
 
 def list_vendors(app: App) -> list[dict[str, Any]]:
     with app.ledger.transaction() as s:
-        counts = dict(
-            s.execute(
-                select(Connection.vendor_id, func.count())
-                .where(Connection.retired_on.is_(None))
-                .group_by(Connection.vendor_id)
-            ).all()
-        )
+        counts = {
+            vendor_id: n
+            for vendor_id, n in s.execute(
+                select(col(Connection.vendor_id), func.count())
+                .where(col(Connection.retired_on).is_(None))
+                .group_by(col(Connection.vendor_id))
+            )
+        }
         return [_row(v, counts.get(v.id, 0)) for v in s.scalars(select(Vendor).order_by(Vendor.name))]
 
 
