@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlmodel import col
 
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
@@ -39,8 +40,10 @@ def connect(
     with app.ledger.transaction() as s:
         v = q.get_vendor(s, name=vendor)
         if all_districts:
-            have = select(Connection.district_id).where(Connection.vendor_id == v.id)
-            ids = list(s.scalars(select(District.id).where(District.id.not_in(have)).order_by(District.id)))
+            have = select(col(Connection.district_id)).where(col(Connection.vendor_id) == v.id)
+            ids = list(
+                s.scalars(select(col(District.id)).where(col(District.id).not_in(have)).order_by(col(District.id)))
+            )
             if ids:
                 s.execute(
                     insert(Connection),
@@ -73,6 +76,7 @@ def connect(
                 )
             return {"vendor": v.name, "method": method, "connected": len(ids)}
         d = q.get_district(s, lea=lea or "")
+        assert d.id is not None and v.id is not None  # rows read from the ledger have their ids
         c = q.find_connection(s, district_id=d.id, vendor_id=v.id)
         data = {"method": method, "course_planning": course_planning}
         if c is not None and c.retired_on is None:
@@ -104,6 +108,7 @@ def retire(app: App, *, lea: str, vendor: str = "Xello", note: str | None = None
     with app.ledger.transaction() as s:
         d = q.get_district(s, lea=lea)
         v = q.get_vendor(s, name=vendor)
+        assert d.id is not None and v.id is not None  # rows read from the ledger have their ids
         c = q.find_connection(s, district_id=d.id, vendor_id=v.id)
         if c is None:
             raise UserError(f"{d.lea_code} has no {v.name} connection")

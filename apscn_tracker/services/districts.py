@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlmodel import col
 
 from apscn_tracker.domain.lea import LeaError, normalize_lea
 from apscn_tracker.domain.roster import RosterError, clean_email, clean_text
@@ -58,13 +59,14 @@ def add_district(
     addresses = _emails(emails)
     cname, crole = _text(contact_name, "contact name"), _text(contact_role, "contact role")
     with app.ledger.transaction() as s:
-        existing = s.scalars(select(District).where(District.lea_code == code)).first()
+        existing = s.scalars(select(District).where(col(District.lea_code) == code)).first()
         if existing is not None:
             raise UserError(f"LEA {code} is already {existing.name}; use `apscn district edit {code}` to change it")
         now = q.utcnow()
         d = District(lea_code=code, name=clean_name, county=clean_county, created_at=now, updated_at=now)
         s.add(d)
         s.flush()
+        assert d.id is not None  # the flush gave it one
         for email in addresses:
             s.add(Contact(district_id=d.id, email=email, name=cname, role=crole))
         q.add_event(
@@ -105,6 +107,7 @@ def edit_district(
         raise UserError("nothing to change: give --name, --county, --email, --add-email or --remove-email")
     with app.ledger.transaction() as s:
         d = q.get_district(s, lea=lea)
+        assert d.id is not None  # rows read from the ledger have their ids
         contacts = {c.email: c for c in q.contacts_of(s, district_id=d.id)}
         missing = [e for e in removing if e not in contacts]
         if missing:
@@ -123,7 +126,7 @@ def edit_district(
         gone = [e for e in contacts if e not in target]
         added = [e for e in target if e not in contacts]
         if gone:
-            s.execute(delete(Contact).where(Contact.district_id == d.id, Contact.email.in_(gone)))
+            s.execute(delete(Contact).where(col(Contact.district_id) == d.id, col(Contact.email).in_(gone)))
             changes["contacts_removed"] = gone
         for email in added:
             s.add(Contact(district_id=d.id, email=email, name=cname, role=crole))
@@ -143,18 +146,20 @@ def edit_district(
 
 def list_districts(app: App) -> list[dict[str, Any]]:
     with app.ledger.transaction() as s:
-        contacts = select(Contact.district_id, func.count().label("n")).group_by(Contact.district_id).subquery()
+        contacts = (
+            select(col(Contact.district_id), func.count().label("n")).group_by(col(Contact.district_id)).subquery()
+        )
         conns = (
-            select(Connection.district_id, func.count().label("n"))
-            .where(Connection.retired_on.is_(None))
-            .group_by(Connection.district_id)
+            select(col(Connection.district_id), func.count().label("n"))
+            .where(col(Connection.retired_on).is_(None))
+            .group_by(col(Connection.district_id))
             .subquery()
         )
         rows = s.execute(
-            select(District.lea_code, District.name, District.county, contacts.c.n, conns.c.n)
+            select(col(District.lea_code), col(District.name), col(District.county), contacts.c.n, conns.c.n)
             .outerjoin(contacts, contacts.c.district_id == District.id)
             .outerjoin(conns, conns.c.district_id == District.id)
-            .order_by(District.lea_code)
+            .order_by(col(District.lea_code))
         ).all()
     return [
         {"lea": lea, "name": name, "county": county, "contacts": nc or 0, "connections": nk or 0}
@@ -165,6 +170,7 @@ def list_districts(app: App) -> list[dict[str, Any]]:
 def show_district(app: App, *, lea: str) -> dict[str, Any]:
     with app.ledger.transaction() as s:
         d = q.get_district(s, lea=lea)
+        assert d.id is not None  # rows read from the ledger have their ids
         contacts = [{"name": c.name, "email": c.email, "role": c.role} for c in q.contacts_of(s, district_id=d.id)]
         connections = [
             {
@@ -174,10 +180,10 @@ def show_district(app: App, *, lea: str) -> dict[str, Any]:
                 "retired_on": c.retired_on.isoformat() if c.retired_on else None,
             }
             for c, vname in s.execute(
-                select(Connection, Vendor.name)
-                .join(Vendor, Vendor.id == Connection.vendor_id)
-                .where(Connection.district_id == d.id)
-                .order_by(Vendor.name)
+                select(Connection, col(Vendor.name))
+                .join(Vendor, col(Vendor.id) == Connection.vendor_id)
+                .where(col(Connection.district_id) == d.id)
+                .order_by(col(Vendor.name))
             ).all()
         ]
         return {

@@ -34,7 +34,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import and_, exists, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from apscn_tracker.domain.calendar import expected_enabled_by, request_by
 from apscn_tracker.domain.schoolyear import SchoolYear
@@ -233,8 +233,10 @@ def message_context(
 
     conn = renewal = None
     if d is not None and v is not None:
+        assert d.id is not None and v.id is not None  # rows read from the ledger have their ids
         conn = q.find_connection(session, district_id=d.id, vendor_id=v.id)
         if conn is not None and sy is not None:
+            assert conn.id is not None
             renewal = q.find_renewal(session, connection_id=conn.id, school_year=sy.start)
 
     dates: dict[str, Any] = {
@@ -308,10 +310,10 @@ def message_context(
 
 def districts_without_contact(session: Session) -> list[dict[str, Any]]:
     """Districts with an active connection and no contact: their reminders go to the coordinator."""
-    has_contact = exists().where(Contact.district_id == District.id)
-    active = exists().where(and_(Connection.district_id == District.id, Connection.retired_on.is_(None)))
+    has_contact = exists().where(col(Contact.district_id) == District.id)
+    active = exists().where(and_(col(Connection.district_id) == District.id, col(Connection.retired_on).is_(None)))
     rows = session.execute(
-        select(District.lea_code, District.name).where(active, ~has_contact).order_by(District.lea_code)
+        select(col(District.lea_code), col(District.name)).where(active, ~has_contact).order_by(col(District.lea_code))
     )
     return [{"lea": lea, "name": name} for lea, name in rows]
 
@@ -329,15 +331,17 @@ def _attention_items(session: Session, app: App) -> list[dict[str, Any]]:
     renewal_season = (current.ends - today).days <= horizon
     window = app.settings.activation_working_days
     conns = session.execute(
-        select(Connection.id, District.lea_code, District.name, Vendor.name)
-        .join(District, District.id == Connection.district_id)
-        .join(Vendor, Vendor.id == Connection.vendor_id)
-        .where(Connection.retired_on.is_(None), Connection.method == "api", Connection.created_on <= today)
-        .order_by(District.lea_code, Vendor.name)
+        select(col(Connection.id), col(District.lea_code), col(District.name), col(Vendor.name))
+        .join(District, col(District.id) == Connection.district_id)
+        .join(Vendor, col(Vendor.id) == Connection.vendor_id)
+        .where(
+            col(Connection.retired_on).is_(None), col(Connection.method) == "api", col(Connection.created_on) <= today
+        )
+        .order_by(col(District.lea_code), col(Vendor.name))
     ).all()
     renewals: dict[tuple[int, int], Renewal] = {
         (r.connection_id, r.school_year): r
-        for r in session.scalars(select(Renewal).where(Renewal.school_year.in_((current.start, upcoming.start))))
+        for r in session.scalars(select(Renewal).where(col(Renewal.school_year).in_((current.start, upcoming.start))))
     }
     items: list[dict[str, Any]] = []
     for conn_id, lea, dname, vname in conns:
@@ -481,8 +485,10 @@ def _default_year(session: Session, app: App, d: District, v: Vendor, year: str 
     current = SchoolYear.of(app.today)
     if year:
         return parse_year(year, current)
+    assert d.id is not None and v.id is not None  # rows read from the ledger have their ids
     conn = q.find_connection(session, district_id=d.id, vendor_id=v.id)
     if conn is not None:
+        assert conn.id is not None
         r = q.find_renewal(session, connection_id=conn.id, school_year=current.start)
         if r is not None and r.requested_on is not None:
             return current.next
@@ -499,6 +505,7 @@ def queue_request_form(
         d, v = _resolve(s, lea=lea, vendor=vendor)
         if d is None or v is None:  # an empty LEA or vendor name
             raise UserError("give the district's LEA code, like 6001000, and a vendor name")
+        assert d.id is not None and v.id is not None  # rows read from the ledger have their ids
         conn = q.find_connection(s, district_id=d.id, vendor_id=v.id)
         if conn is not None and conn.method == "sftp" and conn.retired_on is None:
             raise UserError(
@@ -512,7 +519,7 @@ def queue_request_form(
         key = f"request_form:{d.id}:{v.id}:{sy.start}"
         if again:
             key += f":{now:%Y%m%dT%H%M%S%f}"
-        existing = s.scalars(select(Outbox).where(Outbox.key == key)).first()
+        existing = s.scalars(select(Outbox).where(col(Outbox.key) == key)).first()
         row = queue_message(
             s, app, key=key, kind="request_form", district_id=d.id, vendor_id=v.id, school_year=sy, now=now
         )

@@ -28,6 +28,7 @@ def parse_year(text: str | None, default: SchoolYear) -> SchoolYear:
 def _load(s: Session, app: App, lea: str, vendor: str, *, create: bool = False) -> tuple[District, Vendor, Connection]:
     d = q.get_district(s, lea=lea)
     v = q.get_vendor(s, name=vendor)
+    assert d.id is not None and v.id is not None  # rows read from the ledger have their ids
     c = q.find_connection(s, district_id=d.id, vendor_id=v.id)
     if c is None and create:
         c = Connection(district_id=d.id, vendor_id=v.id, method="api", created_on=app.today)
@@ -100,6 +101,7 @@ def record_request(
     expected = expected_enabled_by(app.calendar, on, app.settings.activation_working_days)
     with app.ledger.transaction() as s:
         d, v, c = _load(s, app, lea, vendor, create=True)
+        assert c.id is not None  # read from the ledger, or flushed by _load
         r = q.find_renewal(s, connection_id=c.id, school_year=sy.start)
         if r is not None and r.requested_on is not None:
             raise UserError(
@@ -129,6 +131,7 @@ def _renewal(
     s: Session, app: App, lea: str, vendor: str, year: str | None, on: date
 ) -> tuple[District, Vendor, SchoolYear, Renewal]:
     d, v, c = _load(s, app, lea, vendor)
+    assert c.id is not None  # read from the ledger
     if year:
         sy = parse_year(year, SchoolYear.of(on))
         r = q.find_renewal(s, connection_id=c.id, school_year=sy.start)

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.errors import UserError
@@ -73,7 +74,7 @@ def _slug(name: str) -> str:
 def build_demo(app: App) -> dict[str, Any]:
     """A realistic school year around ``app.today``: every status of DESIGN.md appears."""
     with app.ledger.transaction() as s:
-        if s.scalar(select(func.count()).select_from(Renewal).where(Renewal.requested_on.is_not(None))):
+        if s.scalar(select(func.count()).select_from(Renewal).where(col(Renewal.requested_on).is_not(None))):
             raise UserError("this ledger already has requests; build the demo in an empty APSCN_HOME")
     spec = _demo_spec()
     vendors.edit_vendor(
@@ -123,9 +124,12 @@ def _last_year(app: App, lea: str, sy: SchoolYear, *, late: bool) -> None:
     with app.ledger.transaction() as s:
         d = q.get_district(s, lea=lea)
         v = q.get_vendor(s, name="Xello")
+        assert d.id is not None and v.id is not None  # rows read from the ledger have their ids
         c = q.find_connection(s, district_id=d.id, vendor_id=v.id)
-        r = q.find_renewal(s, connection_id=c.id, school_year=sy.start)  # type: ignore[union-attr]
-        r.disconnected_on = sy.ends  # type: ignore[union-attr]
+        assert c is not None and c.id is not None  # connected, then requested by the caller
+        r = q.find_renewal(s, connection_id=c.id, school_year=sy.start)
+        assert r is not None
+        r.disconnected_on = sy.ends
         q.add_event(
             s,
             kind="disconnected",
