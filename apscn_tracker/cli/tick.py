@@ -22,8 +22,8 @@ def tick(
     latest due reminder only. Exit code 1 when delivery could not start (a mail configuration problem);
     a mail server that is down is retried later with exit code 0, and `apscn doctor` flags what waits too long.
     """
-    from apscn_tracker.services.app import App
     from apscn_tracker.config import local_today
+    from apscn_tracker.services.app import App
     from apscn_tracker.services.tick import summary_line
     from apscn_tracker.services.tick import tick as run
 
