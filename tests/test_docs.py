@@ -22,7 +22,7 @@ COMMANDS = list(_commands(typer.main.get_command(app)))
 
 
 def test_there_are_commands_to_check():
-    assert len(COMMANDS) >= 17
+    assert len(COMMANDS) >= 30
 
 
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])

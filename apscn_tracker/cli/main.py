@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from apscn_tracker import __version__
-from apscn_tracker.cli import district, renewal, status, vendor
+from apscn_tracker.cli import db, district, doctor, outbox, renewal, report, scheduler, status, tick, vendor
 from apscn_tracker.cli.common import JsonOpt, LazyGroup, TodayOpt, emit_json, make_app
 
 commands = typer.Typer()
@@ -78,27 +78,8 @@ def init(
         )
 
 
-district.register(commands)
-vendor.register(commands)
-renewal.register(commands)
-status.register(commands)
-
-
-def _register_optional() -> None:
-    """Command groups that arrive with later features register themselves if present."""
-    import importlib
-
-    for name in ("outbox", "tick", "report", "scheduler", "doctor", "db"):
-        try:
-            module = importlib.import_module(f"apscn_tracker.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"apscn_tracker.cli.{name}":
-                raise
-            continue
-        module.register(commands)
-
-
-_register_optional()
+for module in (district, vendor, renewal, status, outbox, tick, scheduler, doctor, report, db):
+    module.register(commands)
 
 
 def run() -> None:
