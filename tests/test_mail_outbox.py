@@ -331,3 +331,41 @@ def test_it_rewrites_the_same_file_when_a_message_is_sent_again(app):
     (eml,) = _eml_files(app)
     assert parse(eml.read_bytes())["Message-ID"] == row.message_id
     assert not list(app.settings.outbox_dir.glob(".*"))  # no temporary file left behind
+
+
+def test_it_claims_a_stale_sending_row_first_then_due_rows_oldest_first_and_leaves_a_live_claim_alone(app):
+    from sqlalchemy import update
+
+    from apscn_tracker.mail.delivery import CLAIM_TIMEOUT, claim
+
+    hour = timedelta(hours=1)
+    with app.ledger.transaction() as s:
+        for key, at in (("live", NOW - 3 * hour), ("early", NOW - 2 * hour), ("late", NOW - hour)):
+            enqueue(s, key=key, kind="renewal_reminder", to=["a@b.example"], rendered=SIMPLE, now=at)
+        for key in ("stale", "future"):  # due after the pending ones: the stale claim still comes first
+            enqueue(s, key=key, kind="renewal_reminder", to=["a@b.example"], rendered=SIMPLE, now=NOW)
+        s.execute(update(Outbox).where(Outbox.key == "future").values(next_attempt_at=NOW + hour))
+        s.execute(
+            update(Outbox)
+            .where(Outbox.key == "stale")
+            .values(
+                status="sending", claimed_by="dead", claimed_at=NOW - CLAIM_TIMEOUT - timedelta(seconds=1), attempts=1
+            )
+        )
+        s.execute(
+            update(Outbox)
+            .where(Outbox.key == "live")
+            .values(status="sending", claimed_by="alive", claimed_at=NOW - timedelta(minutes=1), attempts=1)
+        )
+
+    taken = []
+    while (row := claim(app, worker="me", now=NOW)) is not None:
+        taken.append((row.key, row.status, row.claimed_by, row.attempts))
+    assert taken == [
+        ("stale", "sending", "me", 2),
+        ("early", "sending", "me", 1),
+        ("late", "sending", "me", 1),
+    ]
+    left = {r.key: (r.status, r.claimed_by, r.attempts) for r in rows(app)}
+    assert left["live"] == ("sending", "alive", 1)
+    assert left["future"] == ("pending", None, 0)

@@ -21,7 +21,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import CursorResult, Result, and_, or_, select, update
+from sqlalchemy import CursorResult, Result, and_, select, update
 from sqlmodel import col
 
 from apscn_tracker.ledger import queries as q
@@ -60,30 +60,41 @@ def _now(now: datetime | None) -> datetime:
     return now.astimezone(UTC)
 
 
-def _due(now: datetime):
-    return or_(
-        and_(col(Outbox.status) == "pending", col(Outbox.next_attempt_at) <= now),
-        and_(col(Outbox.status) == "sending", col(Outbox.claimed_at) <= now - CLAIM_TIMEOUT),
-    )
+def _stale(now: datetime):
+    """Left in ``sending`` longer than ``CLAIM_TIMEOUT``: its sender died between claim and mark."""
+    return and_(col(Outbox.status) == "sending", col(Outbox.claimed_at) <= now - CLAIM_TIMEOUT)
+
+
+def _pending(now: datetime):
+    """Waiting and due."""
+    return and_(col(Outbox.status) == "pending", col(Outbox.next_attempt_at) <= now)
 
 
 def claim(app: App, *, worker: str, now: datetime) -> Outbox | None:
-    """Take one due row for ``worker`` (its own transaction); None when nothing is due."""
+    """Take one due row for ``worker`` (its own transaction); None when nothing is due.
+
+    A stale ``sending`` row first, else the oldest due ``pending`` row: two statements, each with one equality
+    on ``status``, so each reads ``ix_outbox_status_next`` in its order and stops at the first row (one
+    condition with an OR would collect and sort every due row on each claim).
+    """
     with app.ledger.transaction() as s:
-        pick = select(col(Outbox.id)).where(_due(now)).order_by(col(Outbox.next_attempt_at), col(Outbox.id)).limit(1)
-        if app.ledger.dialect == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        stmt = (
-            update(Outbox)
-            .where(col(Outbox.id) == pick.scalar_subquery(), _due(now))
-            .values(status="sending", claimed_at=now, claimed_by=worker, attempts=col(Outbox.attempts) + 1)
-            .returning(col(Outbox.id))
-            .execution_options(synchronize_session=False)
-        )
-        row_id = s.execute(stmt).scalar()
-        if row_id is None:
-            return None
-        return s.scalars(select(Outbox).where(col(Outbox.id) == row_id).execution_options(populate_existing=True)).one()
+        for due in (_stale(now), _pending(now)):
+            pick = select(col(Outbox.id)).where(due).order_by(col(Outbox.next_attempt_at), col(Outbox.id)).limit(1)
+            if app.ledger.dialect == "postgresql":
+                pick = pick.with_for_update(skip_locked=True)
+            stmt = (
+                update(Outbox)
+                .where(col(Outbox.id) == pick.scalar_subquery(), due)
+                .values(status="sending", claimed_at=now, claimed_by=worker, attempts=col(Outbox.attempts) + 1)
+                .returning(col(Outbox.id))
+                .execution_options(synchronize_session=False)
+            )
+            row_id = s.execute(stmt).scalar()
+            if row_id is not None:
+                return s.scalars(
+                    select(Outbox).where(col(Outbox.id) == row_id).execution_options(populate_existing=True)
+                ).one()
+        return None
 
 
 def _rowcount(result: Result[Any]) -> int:
