@@ -145,7 +145,7 @@ def edit_district(
 
 
 def list_districts(app: App) -> list[dict[str, Any]]:
-    with app.ledger.transaction() as s:
+    with app.ledger.read() as s:
         contacts = (
             select(col(Contact.district_id), func.count().label("n")).group_by(col(Contact.district_id)).subquery()
         )
@@ -168,7 +168,7 @@ def list_districts(app: App) -> list[dict[str, Any]]:
 
 
 def show_district(app: App, *, lea: str) -> dict[str, Any]:
-    with app.ledger.transaction() as s:
+    with app.ledger.read() as s:
         d = q.get_district(s, lea=lea)
         assert d.id is not None  # rows read from the ledger have their ids
         contacts = [{"name": c.name, "email": c.email, "role": c.role} for c in q.contacts_of(s, district_id=d.id)]

@@ -36,7 +36,7 @@ REVISION_KINDS = ("requested", "corrected")
 def pending_renewals(app: App, *, lea: str | None = None) -> list[PendingRenewal]:
     current = SchoolYear.of(app.today)
     years = (current.start, current.next.start)
-    with app.ledger.transaction() as s:
+    with app.ledger.read() as s:
         revisions = (
             select(event.district_id, event.vendor_id, event.school_year, func.count().label("n"))
             .where(event.kind.in_(REVISION_KINDS), event.school_year.in_(years))
@@ -104,7 +104,7 @@ def build_calendar(app: App, *, lea: str | None = None) -> bytes:
     """The iCalendar bytes: June 30 disconnects, request-by dates, each pending renewal's expected enable date."""
     name = "APSCN deadlines"
     if lea:
-        with app.ledger.transaction() as s:
+        with app.ledger.read() as s:
             d = q.get_district(s, lea=lea)
             name = f"APSCN deadlines: {d.name} ({d.lea_code})"
     return to_ical(calendar_events(app, lea=lea), today=app.today, name=name)

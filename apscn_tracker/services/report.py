@@ -54,7 +54,7 @@ def build_report(app: App, *, year: str | SchoolYear | None = None) -> dict[str,
     from apscn_tracker.report.stats import compute_report
 
     sy = resolve_year(app, year)
-    with app.ledger.transaction() as s:
+    with app.ledger.read() as s:
         rows = load_rows(s, sy)
         previous = load_rows(s, sy.previous)
     return compute_report(

@@ -91,7 +91,7 @@ def edit_vendor(
 
 
 def list_vendors(app: App) -> list[dict[str, Any]]:
-    with app.ledger.transaction() as s:
+    with app.ledger.read() as s:
         counts = {
             vendor_id: n
             for vendor_id, n in s.execute(
