@@ -369,3 +369,25 @@ def test_it_claims_a_stale_sending_row_first_then_due_rows_oldest_first_and_leav
     left = {r.key: (r.status, r.claimed_by, r.attempts) for r in rows(app)}
     assert left["live"] == ("sending", "alive", 1)
     assert left["future"] == ("pending", None, 0)
+
+
+def test_a_key_queued_since_the_callers_look_up_is_still_queued_once(app):
+    from apscn_tracker.services.messages import queue_message
+
+    first = queue(app, "renewal_reminder", key="renewal:2:2027:30")
+    assert first is not None
+    district_id, vendor_id = first.district_id, first.vendor_id
+    with app.ledger.transaction() as s:
+        again = queue_message(
+            s,
+            app,
+            key="renewal:2:2027:30",
+            kind="renewal_reminder",
+            district_id=district_id,
+            vendor_id=vendor_id,
+            school_year=2026,
+            now=NOW,
+            checked=True,
+        )
+    assert again is None
+    assert len(rows(app)) == 1

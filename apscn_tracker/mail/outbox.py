@@ -67,7 +67,8 @@ def enqueue(
     now: datetime,
     mail_from: str | None = None,
 ) -> Outbox | None:
-    """Queue one message; None (and nothing written) when ``key`` is already in the outbox.
+    """Queue one message; None (and nothing written) when ``key`` is already in the outbox: the INSERT itself
+    says so (ON CONFLICT DO NOTHING, a savepoint elsewhere), with no look-up before it.
 
     ``to``/``cc`` hold addresses (``Name <email>`` or ``email``); ``cc`` loses any address already in ``to``.
     The Message-ID is fixed now, from the key and the domain of ``mail_from`` (default: the configured one).
@@ -85,8 +86,6 @@ def enqueue(
         v for v in normalize_addresses(list(cc or []), "Cc") if parse_addresses(v)[0].addr_spec.lower() not in taken
     ]
     subject = check_header("Subject", rendered.subject)
-    if find_by_key(session, key=key) is not None:
-        return None
     if mail_from is None:
         from apscn_tracker.config import load_settings
 

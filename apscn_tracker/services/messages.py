@@ -436,16 +436,20 @@ def queue_message(
     school_year: int | SchoolYear | str | None = None,
     extra: dict[str, Any] | None = None,
     now: datetime | None = None,
+    checked: bool = False,
 ) -> Outbox | None:
     """Render ``kind`` and queue it under ``key`` in the caller's transaction.
 
     Returns the new row, or None when nothing was queued: the key is already in the outbox (the same
     reminder queued twice), or there is nobody to send it to (no contact and no coordinator; logged).
+
+    ``checked``: the caller has just looked the key up (the tick's candidates), so it is not looked up again
+    before rendering. Either way the insert writes nothing for a key already there.
     """
     from apscn_tracker.mail.outbox import enqueue, find_by_key
 
-    if find_by_key(session, key=key) is not None:
-        return None
+    if not checked and find_by_key(session, key=key) is not None:
+        return None  # queued already: spare the rendering
     rendered, who, ctx = render_message(
         session, app, kind=kind, district_id=district_id, vendor_id=vendor_id, school_year=school_year, extra=extra
     )
@@ -520,9 +524,19 @@ def queue_request_form(
         if again:
             key += f":{now:%Y%m%dT%H%M%S%f}"
         existing = s.scalars(select(Outbox).where(col(Outbox.key) == key)).first()
-        row = queue_message(
-            s, app, key=key, kind="request_form", district_id=d.id, vendor_id=v.id, school_year=sy, now=now
-        )
+        row = None
+        if existing is None:
+            row = queue_message(
+                s,
+                app,
+                key=key,
+                kind="request_form",
+                district_id=d.id,
+                vendor_id=v.id,
+                school_year=sy,
+                now=now,
+                checked=True,
+            )
         queued = row is not None
         if row is None:
             if existing is None:

@@ -271,6 +271,7 @@ def queue_reminders(
                     school_year=c.due.school_year,
                     extra=_extra(app, c.due),
                     now=datetime.now(UTC),
+                    checked=True,  # load_candidates left out the keys already queued
                 )
                 if row is None:
                     if not existing_keys(s, [c.due.key]):
@@ -328,7 +329,7 @@ def queue_digest(app: App, *, dry_run: bool = False, planned: int = 0) -> bool:
             return False
         if dry_run:
             return bool(app.settings.coordinator_email)
-        row = queue_message(s, app, key=key, kind=DIGEST, now=datetime.now(UTC))
+        row = queue_message(s, app, key=key, kind=DIGEST, now=datetime.now(UTC), checked=True)
         if row is None:
             return False
         q.add_event(
