@@ -8,27 +8,21 @@ district has any contact. No per-row queries, no ORM objects: 13,000 districts x
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.ledger.models import Connection, Contact, District, Outbox, Renewal, Vendor
+from apscn_tracker.ledger.queries import table_of
 from apscn_tracker.report.stats import ReportRow
 
-
-def _columns(model: Any) -> Any:
-    """A table's Core columns: the selects below are written with these (plain SQL expressions)."""
-    return model.__table__.c
-
-
-conn = _columns(Connection)
-dist = _columns(District)
-vend = _columns(Vendor)
-ren = _columns(Renewal)
-outbox = _columns(Outbox)
-contact = _columns(Contact)
+conn = table_of(Connection).c
+dist = table_of(District).c
+vend = table_of(Vendor).c
+ren = table_of(Renewal).c
+outbox = table_of(Outbox).c
+contact = table_of(Contact).c
 
 
 REMINDER_KINDS = ("renewal_reminder", "lapsed_notice", "activation_overdue", "send_details_reminder")

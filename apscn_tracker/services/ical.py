@@ -7,27 +7,21 @@ with a grouped count of their request/correction events, which becomes the event
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import and_, func, select
 
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Connection, District, Event, Renewal, Vendor
+from apscn_tracker.ledger.queries import table_of
 from apscn_tracker.report.ical import CalEvent, PendingRenewal, deadline_events, to_ical
 from apscn_tracker.services.app import App
 
-
-def _columns(model: Any) -> Any:
-    """A table's Core columns: the selects below are written with these (plain SQL expressions)."""
-    return model.__table__.c
-
-
-conn = _columns(Connection)
-dist = _columns(District)
-vend = _columns(Vendor)
-ren = _columns(Renewal)
-event = _columns(Event)
+conn = table_of(Connection).c
+dist = table_of(District).c
+vend = table_of(Vendor).c
+ren = table_of(Renewal).c
+event = table_of(Event).c
 
 
 REVISION_KINDS = ("requested", "corrected")
