@@ -8,6 +8,7 @@ the message is serialised. Any header value holding a line break or another cont
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from datetime import UTC, datetime
@@ -43,6 +44,21 @@ def check_header(field: str, value: str) -> str:
 
 def format_address(email: str, name: str | None = None) -> str:
     """``Name <email>`` with the name quoted when it needs to be; refuses line breaks and bad addresses."""
+    if not isinstance(email, str):
+        check_header("email address", email)  # refuses it: not text
+    if name and not isinstance(name, str):
+        check_header("display name", name)
+    return _format_address(email, name)
+
+
+# Parsing and formatting go through ``email.headerregistry``, which is slow, and the same few strings come back on
+# message after message (the coordinator on each one, a district's contacts on each of its vendors' messages):
+# both are pure functions of their strings, cached per distinct string. A refusal raises; it is not cached.
+_CACHED = 8192
+
+
+@functools.lru_cache(maxsize=_CACHED)
+def _format_address(email: str, name: str | None) -> str:
     check_header("email address", email)
     email = email.strip()
     if not _ADDR_SPEC.match(email):
@@ -57,13 +73,20 @@ def format_address(email: str, name: str | None = None) -> str:
 
 def parse_addresses(text: str, field: str = "To") -> list[Address]:
     """The addresses of one stored header value (empty text: none)."""
+    if not isinstance(text or "", str):
+        check_header(field, text)  # refuses it: not text
+    return list(_parse_addresses(text or "", field))
+
+
+@functools.lru_cache(maxsize=_CACHED)
+def _parse_addresses(text: str, field: str) -> tuple[Address, ...]:
     check_header(field, text or "")
     if not (text or "").strip():
-        return []
+        return ()
     header = policy.default.header_factory(field, text)
     if header.defects:
         raise HeaderError(f"{field} {text!r} is not a valid address list ({header.defects[0]})")
-    found = list(header.addresses)
+    found = tuple(header.addresses)
     for a in found:
         if not _ADDR_SPEC.match(a.addr_spec):
             raise HeaderError(f"{field}: {a.addr_spec!r} is not an email address")

@@ -207,12 +207,14 @@ def message_context(
     vendor_id: int | None = None,
     school_year: int | SchoolYear | str | None = None,
     extra: dict[str, Any] | None = None,
+    who: Recipients | None = None,
 ) -> dict[str, Any]:
     """Everything the templates of ``kind`` may use, from the ledger and the state calendar.
 
     ``school_year``: the year the message is about. For ``renewal_reminder`` that is the year to request;
     the current year is accepted too and means the one after it. ``extra`` adds or overrides keys
     (``milestone``, ``reminder_number``, ``items`` for the digest, ``failed`` for a delivery notice ...).
+    ``who``: the recipients of this message when the caller has them already (else they are looked up).
     Dates of the next step (``dates.act_by`` ...) are computed on the state calendar from ``app.today``.
     """
     if kind not in ROUTES:
@@ -272,7 +274,8 @@ def message_context(
     if renewal is not None and renewal.requested_on is not None:
         dates["working_days_waiting"] = cal.working_days_between(renewal.requested_on, today)
 
-    who = recipients(session, app, kind=kind, district_id=district_id, vendor_id=vendor_id)
+    if who is None:
+        who = recipients(session, app, kind=kind, district_id=district_id, vendor_id=vendor_id)
     ctx: dict[str, Any] = {
         "kind": kind,
         "today": today,
@@ -420,7 +423,14 @@ def render_message(
     """Recipients, context and rendered content of one message (nothing written)."""
     who = recipients(session, app, kind=kind, district_id=district_id, vendor_id=vendor_id)
     ctx = message_context(
-        session, app, kind=kind, district_id=district_id, vendor_id=vendor_id, school_year=school_year, extra=extra
+        session,
+        app,
+        kind=kind,
+        district_id=district_id,
+        vendor_id=vendor_id,
+        school_year=school_year,
+        extra=extra,
+        who=who,
     )
     return render(kind, ctx, templates_dir=app.settings.templates_dir), who, ctx
 
