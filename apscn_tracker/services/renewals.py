@@ -153,6 +153,21 @@ def _renewal(
     return d, v, sy, r
 
 
+def _step_event(
+    s: Session, app: App, kind: str, d: District, v: Vendor, sy: SchoolYear, on: date, note: str | None
+) -> None:
+    q.add_event(
+        s,
+        kind=kind,
+        actor=app.actor,
+        district_id=d.id,
+        vendor_id=v.id,
+        school_year=sy.start,
+        effective_on=on,
+        note=note,
+    )
+
+
 def record_enabled(
     app: App,
     *,
@@ -176,16 +191,7 @@ def record_enabled(
         if on > sy.ends:
             raise UserError(f"{sy} ended on {sy.ends}; a connection cannot be enabled after that")
         r.enabled_on = on
-        q.add_event(
-            s,
-            kind="enabled",
-            actor=app.actor,
-            district_id=d.id,
-            vendor_id=v.id,
-            school_year=sy.start,
-            effective_on=on,
-            note=note,
-        )
+        _step_event(s, app, "enabled", d, v, sy, on, note)
         days = app.calendar.working_days_between(r.requested_on, on)  # type: ignore[arg-type]
         return _result(
             d,
@@ -221,16 +227,7 @@ def record_confirmed(
         if on < r.enabled_on:
             raise UserError(f"confirm date {on} is before the enable date ({r.enabled_on})")
         r.confirmed_on = on
-        q.add_event(
-            s,
-            kind="confirmed",
-            actor=app.actor,
-            district_id=d.id,
-            vendor_id=v.id,
-            school_year=sy.start,
-            effective_on=on,
-            note=note,
-        )
+        _step_event(s, app, "confirmed", d, v, sy, on, note)
         return _result(d, v, sy, r)
 
 
