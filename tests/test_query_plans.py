@@ -110,3 +110,14 @@ def test_the_report_counts_reminders_sent_through_its_covering_index(connected):
     found = plans(connected, lambda: build_report(connected, year="2025-26"))
     assert scans(found) == []
     assert any("outbox USING COVERING INDEX ix_outbox_year" in line for plan in found for line in plan)
+
+
+def test_the_digest_of_a_run_that_queued_reminders_does_not_read_the_event_table(connected):
+    from apscn_tracker.services.tick import queue_digest
+
+    def reads_events(planned: int) -> bool:
+        sent = captured(connected, lambda: queue_digest(connected, dry_run=True, planned=planned))
+        return any("FROM event" in sql for sql, _ in sent)
+
+    assert not reads_events(3)
+    assert reads_events(0)  # a run that queued nothing looks for reminders an earlier run queued today

@@ -318,14 +318,19 @@ def _reminders_queued_on(session: Any, today: date) -> int:
 
 
 def queue_digest(app: App, *, dry_run: bool = False, planned: int = 0) -> bool:
-    """The coordinator digest, once a day, on a day when reminders went out (this run or an earlier one)."""
+    """The coordinator digest, once a day, on a day when reminders went out (this run or an earlier one).
+
+    ``planned``: the reminders this run queued (or would queue, in a dry run). When there are some, that settles
+    it; only a run that queued none reads the day's ``reminder_queued`` events (a run cut short after its
+    reminders leaves the digest to the next run that day).
+    """
     from apscn_tracker.services.messages import queue_message
 
     key = digest_key(app.today)
     with app.ledger.transaction() as s:
         if existing_keys(s, [key]):
             return False
-        if _reminders_queued_on(s, app.today) + planned == 0:
+        if planned == 0 and _reminders_queued_on(s, app.today) == 0:
             return False
         if dry_run:
             return bool(app.settings.coordinator_email)
@@ -519,7 +524,7 @@ def tick(app: App, *, dry_run: bool = False, should_stop: StopFlag | None = None
         if interrupted or stop():
             result["interrupted"] = True
         else:
-            result["queued"][DIGEST] = int(queue_digest(app))
+            result["queued"][DIGEST] = int(queue_digest(app, planned=sum(queued.values())))
             report = queue_yearly_report(app)
             if report is not None:
                 result["report"], result["queued"][REPORT_READY] = report["path"], int(report["queued"])
