@@ -12,51 +12,10 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from apscn_tracker.services.setup import init
-
-
-class Scheduler:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        self._fh = log.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "apscn_tracker", "scheduler", "run"], env=env, stdout=self._fh, stderr=self._fh
-        )
-
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8")
-
-    def wait_log(self, needle: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while needle not in self.text():
-            assert self.proc.poll() is None, f"the scheduler exited ({self.proc.returncode}):\n{self.text()}"
-            assert time.monotonic() < deadline, f"no {needle!r} in the log:\n{self.text()}"
-            time.sleep(0.05)
-
-    def end(self, sig: int) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout=60)
-        finally:
-            self._fh.close()
-
-
-@pytest.fixture
-def schedulers():
-    started: list[Scheduler] = []
-
-    def start(env: dict[str, str], log: Path) -> Scheduler:
-        started.append(Scheduler(env, log))
-        return started[-1]
-
-    yield start
-    for s in started:
-        s.end(signal.SIGKILL)
 
 
 def _second_refused(env: dict[str, str]) -> str:
@@ -74,13 +33,13 @@ def test_when_the_acting_scheduler_is_killed_the_standby_takes_over(make_app, ho
     first = schedulers(env, tmp_path / "first.log")
     first.wait_log("scheduler started")
     _second_refused(env)
-    assert first.end(signal.SIGKILL) == -signal.SIGKILL  # no clean shutdown, no unlock: the process is gone
+    assert first.stop(signal.SIGKILL) == -signal.SIGKILL  # no clean shutdown, no unlock: the process is gone
     t0 = time.monotonic()
     standby = schedulers(env, tmp_path / "standby.log")
     standby.wait_log("scheduler started", timeout=30)
     taken_over_in = time.monotonic() - t0
     _second_refused(env)  # and the new one excludes the others in turn
-    assert standby.end(signal.SIGTERM) == 0
+    assert standby.stop(signal.SIGTERM) == 0
     assert taken_over_in < 30
 
 
@@ -95,7 +54,7 @@ def test_schedulers_on_two_machines_sharing_one_postgresql_ledger_exclude_each_o
     acting.wait_log("scheduler started")
     message = _second_refused(machine_b)
     assert "PostgreSQL" in message
-    assert acting.end(signal.SIGKILL) == -signal.SIGKILL
+    assert acting.stop(signal.SIGKILL) == -signal.SIGKILL
     standby = schedulers(machine_b, tmp_path / "b.log")
     standby.wait_log("scheduler started", timeout=30)
-    assert standby.end(signal.SIGTERM) == 0
+    assert standby.stop(signal.SIGTERM) == 0
