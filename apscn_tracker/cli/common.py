@@ -116,6 +116,20 @@ class Progress:
             self.stream.flush()
 
 
+def print_checks(result: dict[str, Any], *, marks: dict[str, str], ok: str, bad: str, as_json: bool) -> None:
+    """A list of named checks (``doctor``, ``db check``): JSON or one line each; exit 1 unless all are fine."""
+    if as_json:
+        emit_json(result)
+    else:
+        for check in result["checks"]:
+            typer.echo(f"{marks.get(check['status'], '??')} {check['name']}: {check['message']}")
+            for line in check["details"]:
+                typer.echo(f"     {line}")
+        typer.echo(ok if result["ok"] else bad)
+    if not result["ok"]:
+        raise typer.Exit(1)
+
+
 def warn(message: str) -> None:
     typer.echo(f"warning: {message}", err=True)
 

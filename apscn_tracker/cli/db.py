@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from apscn_tracker.cli.common import JsonOpt, emit_json, make_app
+from apscn_tracker.cli.common import JsonOpt, emit_json, make_app, print_checks
 
 sub = typer.Typer(help="Back up the ledger, and check that it is sound.", no_args_is_help=True)
 
@@ -50,16 +50,9 @@ def check(as_json: JsonOpt = False) -> None:
         result = run(ctx)
     finally:
         ctx.close()
-    if as_json:
-        emit_json(result)
-    else:
-        for c in result["checks"]:
-            typer.echo(f"{_MARK.get(c['status'], '??')} {c['name']}: {c['message']}")
-            for line in c["details"]:
-                typer.echo(f"     {line}")
-        typer.echo("the ledger is sound" if result["ok"] else "the ledger has problems (see !! above)")
-    if not result["ok"]:
-        raise typer.Exit(1)
+    print_checks(
+        result, marks=_MARK, ok="the ledger is sound", bad="the ledger has problems (see !! above)", as_json=as_json
+    )
 
 
 def register(app: typer.Typer) -> None:

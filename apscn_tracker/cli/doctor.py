@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from apscn_tracker.cli.common import JsonOpt, emit_json
+from apscn_tracker.cli.common import JsonOpt, print_checks
 
 _MARK = {"ok": "ok", "info": "--", "attention": "!!"}
 
@@ -25,16 +25,7 @@ def doctor(as_json: JsonOpt = False) -> None:
             result = svc.doctor(ctx)
         finally:
             ctx.close()
-    if as_json:
-        emit_json(result)
-    else:
-        for check in result["checks"]:
-            typer.echo(f"{_MARK.get(check['status'], '??')} {check['name']}: {check['message']}")
-            for line in check["details"]:
-                typer.echo(f"     {line}")
-        typer.echo("all good" if result["ok"] else "something needs attention (see !! above)")
-    if not result["ok"]:
-        raise typer.Exit(1)
+    print_checks(result, marks=_MARK, ok="all good", bad="something needs attention (see !! above)", as_json=as_json)
 
 
 def register(app: typer.Typer) -> None:

@@ -19,21 +19,6 @@ from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import tables as t
 from apscn_tracker.services.app import App
 
-STATUS_FIELDS = (
-    "lea",
-    "district",
-    "vendor",
-    "school_year",
-    "method",
-    "status",
-    "requested_on",
-    "expected_enabled_by",
-    "enabled_on",
-    "confirmed_on",
-    "disconnect_on",
-    "working_days_to_enable",
-)
-
 
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
