@@ -198,6 +198,21 @@ def test_it_keeps_every_message_while_the_server_is_down_for_days_then_delivers_
     assert {r.status for r in rows(app)} == {"sent"}
 
 
+def test_it_gives_back_the_rest_of_a_claimed_batch_untried_when_the_server_is_down(make_app, smtp):
+    app = make_app(TODAY, **smtp_settings(smtp))
+    build_scenario(app)
+    for kind in ("renewal_reminder", "lapsed_notice", "coordinator_digest"):
+        queue(app, kind)
+    smtp.stop()
+    assert deliver_pending(app, now=NOW) == {"sent": 0, "failed": 0, "retrying": 1}
+    tried, *rest = rows(app)
+    assert tried.status == "pending" and tried.attempts == 1 and tried.next_attempt_at > NOW
+    # the others were claimed with it, never tried: due again at once, no try counted, nobody holds them
+    assert [(r.status, r.attempts, r.claimed_by, r.next_attempt_at) for r in rest] == [("pending", 0, None, NOW)] * 2
+    smtp.start()
+    assert deliver_pending(app, now=NOW) == {"sent": 2, "failed": 0, "retrying": 0}
+
+
 @pytest.mark.parametrize(
     "reply", ["451 4.7.1 Greylisted, try again later", "421 4.3.2 Service shutting down", "452 4.3.1 Out of space"]
 )

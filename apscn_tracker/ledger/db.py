@@ -156,6 +156,19 @@ class Ledger:
             _unit.open = False
 
     @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """``transaction``, as a SQLAlchemy Core connection: the same lock, commit and rollback, without an ORM
+        session, for the small writes the delivery loop makes once per message."""
+        if getattr(_unit, "open", False):
+            raise RuntimeError("a unit of work was opened inside another one; it would wait for its own lock")
+        _unit.open = True
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        finally:
+            _unit.open = False
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only view that does not wait for writers (SQLite: a deferred transaction on a WAL snapshot).
         Anything written in it is rolled back."""

@@ -108,6 +108,31 @@ def contacts_of(session: Session, *, district_id: int) -> list[Contact]:
     )
 
 
+def event_row(
+    *,
+    kind: str,
+    actor: str,
+    district_id: int | None = None,
+    vendor_id: int | None = None,
+    school_year: int | None = None,
+    effective_on: date | None = None,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The values of one event row, for Core inserts (``insert_rows``) and for ``add_event``."""
+    return {
+        "at": utcnow(),
+        "effective_on": effective_on,
+        "kind": kind,
+        "district_id": district_id,
+        "vendor_id": vendor_id,
+        "school_year": school_year,
+        "actor": actor,
+        "note": note,
+        "data": json.dumps(data, sort_keys=True, default=str) if data else None,
+    }
+
+
 def add_event(
     session: Session,
     *,
@@ -121,15 +146,16 @@ def add_event(
     data: dict[str, Any] | None = None,
 ) -> Event:
     ev = Event(
-        at=utcnow(),
-        effective_on=effective_on,
-        kind=kind,
-        district_id=district_id,
-        vendor_id=vendor_id,
-        school_year=school_year,
-        actor=actor,
-        note=note,
-        data=json.dumps(data, sort_keys=True, default=str) if data else None,
+        **event_row(
+            kind=kind,
+            actor=actor,
+            district_id=district_id,
+            vendor_id=vendor_id,
+            school_year=school_year,
+            effective_on=effective_on,
+            note=note,
+            data=data,
+        )
     )
     session.add(ev)
     return ev

@@ -1,9 +1,9 @@
 """Deliver what the outbox holds: claim, send, mark, in that order, each step in its own short transaction.
 
-- Claim: one due row (pending and due, or left in ``sending`` longer than ``CLAIM_TIMEOUT`` by a process that
-  died) becomes ``sending`` with ``attempts + 1`` in a single UPDATE, so two senders never hold the same row.
-- Send through the configured transport.
-- Mark: ``sent`` (and a ``message_sent`` event); or back to ``pending`` with an exponential backoff after a
+- Claim: a few due rows (pending and due, or left in ``sending`` longer than ``CLAIM_TIMEOUT`` by a process that
+  died) become ``sending`` with ``attempts + 1`` in a single UPDATE, so two senders never hold the same row.
+- Send each through the configured transport, then
+- mark it: ``sent`` (and a ``message_sent`` event); or back to ``pending`` with an exponential backoff after a
   temporary failure (it stays queued however long the server is down; after ``max_attempts`` tries the
   coordinator digest lists it); or ``failed`` after a permanent refusal, with a ``delivery_failed`` notice
   queued for the coordinator (unless the coordinator was the one refused).
@@ -21,11 +21,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import CursorResult, Result, and_, select, update
-from sqlmodel import col
+from sqlalchemy import CursorResult, Result, and_, insert, select, update
 
 from apscn_tracker.ledger import queries as q
-from apscn_tracker.ledger.models import Outbox
+from apscn_tracker.ledger.models import Event, Outbox
 from apscn_tracker.mail.message import HeaderError, address_emails, build_message, check_sender
 from apscn_tracker.mail.outbox import as_utc
 from apscn_tracker.mail.transports import PermanentError, TemporaryError, make_transport
@@ -39,6 +38,9 @@ CLAIM_TIMEOUT = timedelta(minutes=10)
 """A row in ``sending`` for longer than this was left by a process that died: it is claimed again."""
 BASE_DELAY = timedelta(minutes=1)
 MAX_DELAY = timedelta(hours=6)
+CLAIM_BATCH = 10
+"""Rows claimed at once. Each is still sent, then marked, on its own; rows of a batch that stops early are given
+back at once, and a sender that dies leaves at most this many in ``sending`` until ``CLAIM_TIMEOUT``."""
 CRASH_AFTER_SEND_ENV = "APSCN_TEST_CRASH_AFTER_SEND"
 """Fault injection for the tests: when set, the process exits right after a send, before the mark."""
 
@@ -60,41 +62,65 @@ def _now(now: datetime | None) -> datetime:
     return now.astimezone(UTC)
 
 
+OUTBOX, EVENT = q.table_of(Outbox), q.table_of(Event)
+out_c = OUTBOX.c
+
+
 def _stale(now: datetime):
     """Left in ``sending`` longer than ``CLAIM_TIMEOUT``: its sender died between claim and mark."""
-    return and_(col(Outbox.status) == "sending", col(Outbox.claimed_at) <= now - CLAIM_TIMEOUT)
+    return and_(out_c.status == "sending", out_c.claimed_at <= now - CLAIM_TIMEOUT)
 
 
 def _pending(now: datetime):
     """Waiting and due."""
-    return and_(col(Outbox.status) == "pending", col(Outbox.next_attempt_at) <= now)
+    return and_(out_c.status == "pending", out_c.next_attempt_at <= now)
 
 
-def claim(app: App, *, worker: str, now: datetime) -> Outbox | None:
-    """Take one due row for ``worker`` (its own transaction); None when nothing is due.
+def claim_batch(app: App, *, worker: str, now: datetime, limit: int) -> list[Any]:
+    """Take up to ``limit`` due rows for ``worker`` in one transaction, in the order they are to be sent:
+    stale ``sending`` rows first, then the oldest due ``pending`` rows. Rows (``Outbox`` columns as attributes,
+    ``attempts`` already counting this try); an empty list when nothing is due.
 
-    A stale ``sending`` row first, else the oldest due ``pending`` row: two statements, each with one equality
-    on ``status``, so each reads ``ix_outbox_status_next`` in its order and stops at the first row (one
-    condition with an OR would collect and sort every due row on each claim).
+    Two UPDATE .. RETURNING statements, each with one equality on ``status``, so each reads
+    ``ix_outbox_status_next`` in its order and stops after ``limit`` rows (one condition with an OR would collect
+    and sort every due row). On PostgreSQL the rows are picked with SKIP LOCKED: two senders never wait for, or
+    take, the same row.
     """
-    with app.ledger.transaction() as s:
+    taken: list[Any] = []
+    with app.ledger.writing() as conn:
         for due in (_stale(now), _pending(now)):
-            pick = select(col(Outbox.id)).where(due).order_by(col(Outbox.next_attempt_at), col(Outbox.id)).limit(1)
+            want = limit - len(taken)
+            if want <= 0:
+                break
+            pick = select(out_c.id).where(due).order_by(out_c.next_attempt_at, out_c.id).limit(want)
             if app.ledger.dialect == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)
-            stmt = (
-                update(Outbox)
-                .where(col(Outbox.id) == pick.scalar_subquery(), due)
-                .values(status="sending", claimed_at=now, claimed_by=worker, attempts=col(Outbox.attempts) + 1)
-                .returning(col(Outbox.id))
-                .execution_options(synchronize_session=False)
-            )
-            row_id = s.execute(stmt).scalar()
-            if row_id is not None:
-                return s.scalars(
-                    select(Outbox).where(col(Outbox.id) == row_id).execution_options(populate_existing=True)
-                ).one()
-        return None
+            got = conn.execute(
+                update(OUTBOX)
+                .where(out_c.id.in_(pick.scalar_subquery()), due)
+                .values(status="sending", claimed_at=now, claimed_by=worker, attempts=out_c.attempts + 1)
+                .returning(*OUTBOX.c)
+            ).all()
+            taken.extend(sorted(got, key=lambda r: (as_utc(r.next_attempt_at), r.id)))
+    return taken
+
+
+def claim(app: App, *, worker: str, now: datetime) -> Any | None:
+    """Take one due row for ``worker`` (its own transaction); None when nothing is due."""
+    found = claim_batch(app, worker=worker, now=now, limit=1)
+    return found[0] if found else None
+
+
+def _release(app: App, rows: list[Any], *, worker: str) -> None:
+    """Give back claimed rows that were not tried (the batch stopped): pending again, the try not counted."""
+    if not rows:
+        return
+    with app.ledger.writing() as conn:
+        conn.execute(
+            update(OUTBOX)
+            .where(out_c.id.in_([r.id for r in rows]), out_c.status == "sending", out_c.claimed_by == worker)
+            .values(status="pending", claimed_at=None, claimed_by=None, attempts=out_c.attempts - 1)
+        )
 
 
 def _rowcount(result: Result[Any]) -> int:
@@ -103,54 +129,65 @@ def _rowcount(result: Result[Any]) -> int:
     return cast("CursorResult[Any]", result).rowcount
 
 
-def _mine(row: Outbox, worker: str):
-    return and_(col(Outbox.id) == row.id, col(Outbox.status) == "sending", col(Outbox.claimed_by) == worker)
+def _mine(row: Any, worker: str):
+    return and_(out_c.id == row.id, out_c.status == "sending", out_c.claimed_by == worker)
 
 
-def _mark_sent(app: App, row: Outbox, *, worker: str, now: datetime, transport: str, refused: dict[str, str]) -> None:
+def _sent_event(app: App, row: Any, *, transport: str, note: str | None) -> dict[str, Any]:
+    return q.event_row(
+        kind="message_sent",
+        actor=app.actor,
+        district_id=row.district_id,
+        vendor_id=row.vendor_id,
+        school_year=row.school_year,
+        note=f"{row.kind} to {row.to_addrs}" + (f" ({note})" if note else ""),
+        data={
+            "outbox_id": row.id,
+            "kind": row.kind,
+            "message_id": row.message_id,
+            "transport": transport,
+            "attempts": row.attempts,
+        },
+    )
+
+
+def _mark_sent(app: App, row: Any, *, worker: str, now: datetime, transport: str, refused: dict[str, str]) -> None:
+    """``sent`` with its ``message_sent`` event, in one short transaction of its own (Core statements: this runs
+    once per message)."""
     note = "refused: " + "; ".join(f"{a}: {why}" for a, why in refused.items()) if refused else None
-    with app.ledger.transaction() as s:
-        done = _rowcount(
-            s.execute(
-                update(Outbox)
-                .where(col(Outbox.id) == row.id, col(Outbox.status) != "sent")
-                .values(status="sent", sent_at=now, last_error=note)
-                .execution_options(synchronize_session=False)
-            )
-        )
-        if not done:  # another sender took the row after our claim timed out and marked it first
-            log.warning("outbox #%s was already marked sent by another sender", row.id)
-            return
-        q.add_event(
-            s,
-            kind="message_sent",
-            actor=app.actor,
-            district_id=row.district_id,
-            vendor_id=row.vendor_id,
-            school_year=row.school_year,
-            note=f"{row.kind} to {row.to_addrs}" + (f" ({note})" if note else ""),
-            data={
-                "outbox_id": row.id,
-                "kind": row.kind,
-                "message_id": row.message_id,
-                "transport": transport,
-                "attempts": row.attempts,
-            },
-        )
-        if refused:
-            _notify_coordinator(s, app, row, now=now, error=note or "", refused=list(refused))
+    if refused:  # some recipients refused: the coordinator is told, through the ORM path of queue_message
+        with app.ledger.transaction() as s:
+            if _set_sent(s, row, now=now, note=note):
+                s.execute(insert(EVENT), [_sent_event(app, row, transport=transport, note=note)])
+                _notify_coordinator(s, app, row, now=now, error=note or "", refused=list(refused))
+    else:
+        with app.ledger.writing() as conn:
+            if _set_sent(conn, row, now=now, note=None):
+                conn.execute(insert(EVENT), [_sent_event(app, row, transport=transport, note=None)])
     log.info("sent outbox #%s (%s) to %s", row.id, row.kind, row.to_addrs)
 
 
-def _mark_retry(app: App, row: Outbox, *, worker: str, now: datetime, error: str) -> datetime:
+def _set_sent(conn: Any, row: Any, *, now: datetime, note: str | None) -> bool:
+    done = _rowcount(
+        conn.execute(
+            update(OUTBOX)
+            .where(out_c.id == row.id, out_c.status != "sent")
+            .values(status="sent", sent_at=now, last_error=note)
+        )
+    )
+    if not done:  # another sender took the row after our claim timed out and marked it first
+        log.warning("outbox #%s was already marked sent by another sender", row.id)
+    return bool(done)
+
+
+def _mark_retry(app: App, row: Any, *, worker: str, now: datetime, error: str) -> datetime:
     wait = backoff(row.attempts)
     at = now + wait
     with app.ledger.transaction() as s:
         s.execute(
-            update(Outbox)
+            update(OUTBOX)
             .where(_mine(row, worker))
             .values(status="pending", next_attempt_at=at, last_error=error, claimed_at=None, claimed_by=None)
-            .execution_options(synchronize_session=False)
         )
     if row.attempts >= app.settings.max_attempts:
         log.warning(
@@ -166,16 +203,9 @@ def _mark_retry(app: App, row: Outbox, *, worker: str, now: datetime, error: str
     return at
 
 
-def _mark_failed(app: App, row: Outbox, *, worker: str, now: datetime, error: str) -> None:
+def _mark_failed(app: App, row: Any, *, worker: str, now: datetime, error: str) -> None:
     with app.ledger.transaction() as s:
-        done = _rowcount(
-            s.execute(
-                update(Outbox)
-                .where(_mine(row, worker))
-                .values(status="failed", last_error=error)
-                .execution_options(synchronize_session=False)
-            )
-        )
+        done = _rowcount(s.execute(update(OUTBOX).where(_mine(row, worker)).values(status="failed", last_error=error)))
         if not done:
             return
         q.add_event(
@@ -192,7 +222,7 @@ def _mark_failed(app: App, row: Outbox, *, worker: str, now: datetime, error: st
     log.warning("outbox #%s (%s) failed for good: %s", row.id, row.kind, error)
 
 
-def _notify_coordinator(s: Any, app: App, row: Outbox, *, now: datetime, error: str, refused: list[str] | None) -> None:
+def _notify_coordinator(s: Any, app: App, row: Any, *, now: datetime, error: str, refused: list[str] | None) -> None:
     """Queue a ``delivery_failed`` notice, unless there is no coordinator or the coordinator was refused."""
     coordinator = (app.settings.coordinator_email or "").strip().lower()
     if not coordinator or row.kind == "delivery_failed":
@@ -254,28 +284,42 @@ def deliver_pending(app: App, *, now: datetime | None = None, limit: int | None 
     handled = 0
     with transport:
         while limit is None or handled < limit:
-            row = claim(app, worker=worker, now=fixed or _now(None))
-            if row is None:
+            want = CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - handled)
+            batch = claim_batch(app, worker=worker, now=fixed or _now(None), limit=want)
+            if not batch:
                 break
-            handled += 1
+            handled += len(batch)
+            left = list(batch)
             try:
-                message = build_message(row, app.settings)
-                refused = transport.send(message)
-            except (HeaderError, PermanentError) as exc:
-                _mark_failed(app, row, worker=worker, now=fixed or _now(None), error=str(exc))
-                counts["failed"] += 1
-                continue
-            except TemporaryError as exc:
-                _mark_retry(app, row, worker=worker, now=fixed or _now(None), error=str(exc))
-                counts["retrying"] += 1
-                if exc.stop_batch:
-                    break
-                continue
-            except Exception as exc:  # a bug: keep the message, say what happened, stop
-                _mark_retry(app, row, worker=worker, now=fixed or _now(None), error=f"{type(exc).__name__}: {exc}")
-                counts["retrying"] += 1
-                raise
-            _crash_hook()
-            _mark_sent(app, row, worker=worker, now=fixed or _now(None), transport=transport.name, refused=refused)
-            counts["sent"] += 1
+                while left:
+                    row = left.pop(0)
+                    outcome = _deliver_one(app, transport, row, worker=worker, fixed=fixed)
+                    if outcome == STOP:  # the server or the setup is at fault: try nothing else now
+                        counts["retrying"] += 1
+                        return counts
+                    counts[outcome] += 1
+            finally:
+                _release(app, left, worker=worker)  # the batch stopped early: the rest waits for the next run
     return counts
+
+
+STOP = "stop"
+
+
+def _deliver_one(app: App, transport: Any, row: Any, *, worker: str, fixed: datetime | None) -> str:
+    """Send one claimed row and mark it; which count it goes to (``STOP``: retrying, and stop the batch)."""
+    try:
+        message = build_message(row, app.settings)
+        refused = transport.send(message)
+    except (HeaderError, PermanentError) as exc:
+        _mark_failed(app, row, worker=worker, now=fixed or _now(None), error=str(exc))
+        return "failed"
+    except TemporaryError as exc:
+        _mark_retry(app, row, worker=worker, now=fixed or _now(None), error=str(exc))
+        return STOP if exc.stop_batch else "retrying"
+    except Exception as exc:  # a bug: keep the message, say what happened, stop
+        _mark_retry(app, row, worker=worker, now=fixed or _now(None), error=f"{type(exc).__name__}: {exc}")
+        raise
+    _crash_hook()
+    _mark_sent(app, row, worker=worker, now=fixed or _now(None), transport=transport.name, refused=refused)
+    return "sent"
