@@ -53,6 +53,55 @@ def find_by_key(session: Session, *, key: str) -> Outbox | None:
     return session.scalars(select(Outbox).where(col(Outbox.key) == key)).first()
 
 
+def outbox_values(
+    *,
+    key: str,
+    kind: str,
+    to: list[str],
+    cc: list[str] | None = None,
+    rendered: Rendered,
+    district_id: int | None = None,
+    vendor_id: int | None = None,
+    school_year: int | None = None,
+    now: datetime,
+    mail_from: str | None = None,
+) -> dict[str, Any]:
+    """The checked values of one outbox row (nothing written); see ``enqueue``."""
+    now = _aware(now)
+    if not isinstance(key, str) or not key or len(key) > KEY_MAX or not _KEY.match(key):
+        raise ValueError(f"outbox key must be 1..{KEY_MAX} printable characters without spaces, not {key!r}")
+    check_kind(kind)
+    to_list = normalize_addresses(list(to), "To")
+    if not to_list:
+        raise HeaderError(f"{kind}: no recipient")
+    taken = {a.addr_spec.lower() for v in to_list for a in parse_addresses(v)}
+    cc_list = [
+        v for v in normalize_addresses(list(cc or []), "Cc") if parse_addresses(v)[0].addr_spec.lower() not in taken
+    ]
+    subject = check_header("Subject", rendered.subject)
+    if mail_from is None:
+        from apscn_tracker.config import load_settings
+
+        mail_from = load_settings().mail_from
+    return {
+        "key": key,
+        "kind": kind,
+        "district_id": district_id,
+        "vendor_id": vendor_id,
+        "school_year": _year(school_year),
+        "to_addrs": ", ".join(to_list),
+        "cc_addrs": ", ".join(cc_list),
+        "subject": subject,
+        "body_text": rendered.text,
+        "body_html": rendered.html,
+        "message_id": make_message_id(key, mail_from),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
 def enqueue(
     session: Session,
     *,
@@ -74,59 +123,36 @@ def enqueue(
     The Message-ID is fixed now, from the key and the domain of ``mail_from`` (default: the configured one).
     Raises ``HeaderError`` for a line break in the subject or an address, or when there is no recipient.
     """
-    now = _aware(now)
-    if not isinstance(key, str) or not key or len(key) > KEY_MAX or not _KEY.match(key):
-        raise ValueError(f"outbox key must be 1..{KEY_MAX} printable characters without spaces, not {key!r}")
-    check_kind(kind)
-    to_list = normalize_addresses(list(to), "To")
-    if not to_list:
-        raise HeaderError(f"{kind}: no recipient")
-    taken = {a.addr_spec.lower() for v in to_list for a in parse_addresses(v)}
-    cc_list = [
-        v for v in normalize_addresses(list(cc or []), "Cc") if parse_addresses(v)[0].addr_spec.lower() not in taken
-    ]
-    subject = check_header("Subject", rendered.subject)
-    if mail_from is None:
-        from apscn_tracker.config import load_settings
+    values = outbox_values(
+        key=key,
+        kind=kind,
+        to=to,
+        cc=cc,
+        rendered=rendered,
+        district_id=district_id,
+        vendor_id=vendor_id,
+        school_year=school_year,
+        now=now,
+        mail_from=mail_from,
+    )
+    return insert_values(session, values)
 
-        mail_from = load_settings().mail_from
-    values: dict[str, Any] = {
-        "key": key,
-        "kind": kind,
-        "district_id": district_id,
-        "vendor_id": vendor_id,
-        "school_year": _year(school_year),
-        "to_addrs": ", ".join(to_list),
-        "cc_addrs": ", ".join(cc_list),
-        "subject": subject,
-        "body_text": rendered.text,
-        "body_html": rendered.html,
-        "message_id": make_message_id(key, mail_from),
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
+
+def _insert_ignoring_duplicates(dialect: str) -> Any:
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(Outbox).on_conflict_do_nothing(index_elements=["key"])
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+    return postgresql_insert(Outbox).on_conflict_do_nothing(index_elements=["key"])
+
+
+def insert_values(session: Session, values: dict[str, Any]) -> Outbox | None:
+    """Insert one row of ``outbox_values``; None (nothing written) when its key is there already."""
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            stmt = (
-                sqlite_insert(Outbox)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=["key"])
-                .returning(col(Outbox.id))
-            )
-        else:
-            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-            stmt = (
-                postgresql_insert(Outbox)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=["key"])
-                .returning(col(Outbox.id))
-            )
+        stmt = _insert_ignoring_duplicates(dialect).values(**values).returning(col(Outbox.id))
         new_id = session.execute(stmt).scalar()
         if new_id is None:
             return None
@@ -139,6 +165,34 @@ def enqueue(
     except IntegrityError:
         return None
     return row
+
+
+def insert_many(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert rows of ``outbox_values`` at once; returns key -> id of the rows this call wrote.
+
+    Keys already in the outbox are left out first, read in the caller's transaction, which holds the ledger's
+    write lock (``Ledger.transaction``): no other writer can add one before the insert. Then one executemany
+    INSERT and one read of the new ids.
+    """
+    from apscn_tracker.ledger.queries import insert_rows
+
+    if not rows:
+        return {}
+    table = Outbox.__table__  # type: ignore[attr-defined]
+    keys = [r["key"] for r in rows]
+    there: set[str] = set()
+    for i in range(0, len(keys), 500):
+        there.update(session.scalars(select(table.c.key).where(table.c.key.in_(keys[i : i + 500]))))
+    new = [r for r in rows if r["key"] not in there]
+    if not new:
+        return {}
+    insert_rows(session, table, new)
+    ids: dict[str, int] = {}
+    new_keys = [r["key"] for r in new]
+    for i in range(0, len(new_keys), 500):
+        chunk = new_keys[i : i + 500]
+        ids.update((k, i) for k, i in session.execute(select(table.c.key, table.c.id).where(table.c.key.in_(chunk))))
+    return ids
 
 
 # -- reading ---------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -98,6 +99,87 @@ class Preview(Rendered):
     cc: tuple[str, ...] = ()
 
 
+class Lookup:
+    """What contexts and recipients read from the ledger: by default one query per question, in ``session``."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def district(self, district_id: int) -> Any:
+        return self.session.get(District, district_id)
+
+    def vendor(self, vendor_id: int) -> Any:
+        return self.session.get(Vendor, vendor_id)
+
+    def contacts(self, district_id: int) -> list[Any]:
+        return q.contacts_of(self.session, district_id=district_id)
+
+    def connection(self, district_id: int, vendor_id: int) -> Any:
+        return q.find_connection(self.session, district_id=district_id, vendor_id=vendor_id)
+
+    def renewal(self, connection_id: int, school_year: int) -> Any:
+        return q.find_renewal(self.session, connection_id=connection_id, school_year=school_year)
+
+
+class Prefetched(Lookup):
+    """The same answers for a batch of messages (the tick's), read up front in four set-based queries: the
+    districts with their contacts, every vendor, the districts' connections and their renewals of ``years``.
+    Rows are plain Core rows with the columns as attributes; anything outside the batch is looked up as usual."""
+
+    def __init__(self, session: Session, *, district_ids: Iterable[int], years: Iterable[int]) -> None:
+        super().__init__(session)
+        ids = sorted(set(district_ids))
+        dist, cont = q.table_of(District).c, q.table_of(Contact).c
+        conn_c, ren_c = q.table_of(Connection).c, q.table_of(Renewal).c
+        self._districts: dict[int, Any] = {}
+        self._contacts: dict[int, list[Any]] = {}
+        self._connections: dict[tuple[int, int], Any] = {}
+        self._renewals: dict[tuple[int, int], Any] = {}
+        self._vendors = {v.id: v for v in session.execute(select(q.table_of(Vendor)))}
+        for chunk in (ids[i : i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)):
+            for d in session.execute(select(q.table_of(District)).where(dist.id.in_(chunk))):
+                self._districts[d.id] = d
+                self._contacts[d.id] = []
+            for c in session.execute(select(q.table_of(Contact)).where(cont.district_id.in_(chunk)).order_by(cont.id)):
+                self._contacts[c.district_id].append(c)
+            for c in session.execute(select(q.table_of(Connection)).where(conn_c.district_id.in_(chunk))):
+                self._connections[(c.district_id, c.vendor_id)] = c
+            renewals = select(q.table_of(Renewal)).where(
+                ren_c.connection_id.in_(select(conn_c.id).where(conn_c.district_id.in_(chunk))),
+                ren_c.school_year.in_(sorted(set(years))),
+            )
+            for r in session.execute(renewals):
+                self._renewals[(r.connection_id, r.school_year)] = r
+        self._years = set(years)
+        self._connection_ids = {c.id for c in self._connections.values()}
+
+    def district(self, district_id: int) -> Any:
+        found = self._districts.get(district_id)
+        return found if found is not None else super().district(district_id)
+
+    def vendor(self, vendor_id: int) -> Any:
+        found = self._vendors.get(vendor_id)
+        return found if found is not None else super().vendor(vendor_id)
+
+    def contacts(self, district_id: int) -> list[Any]:
+        found = self._contacts.get(district_id)
+        return found if found is not None else super().contacts(district_id)
+
+    def connection(self, district_id: int, vendor_id: int) -> Any:
+        if district_id in self._districts:
+            return self._connections.get((district_id, vendor_id))
+        return super().connection(district_id, vendor_id)
+
+    def renewal(self, connection_id: int, school_year: int) -> Any:
+        if school_year in self._years and connection_id in self._connection_ids:
+            return self._renewals.get((connection_id, school_year))
+        return super().renewal(connection_id, school_year)
+
+
+IN_CHUNK = 500
+"""Ids per IN (...) list: well under every database's limit of bound parameters."""
+
+
 def _school_year(value: Any) -> SchoolYear | None:
     if value is None or isinstance(value, SchoolYear):
         return value
@@ -121,23 +203,27 @@ def _address(email: str | None, name: str | None) -> str | None:
         return None
 
 
-def _contacts(session: Session, district_id: int | None) -> list[Contact]:
-    return q.contacts_of(session, district_id=district_id) if district_id is not None else []
-
-
 def recipients(
-    session: Session, app: App, *, kind: str, district_id: int | None = None, vendor_id: int | None = None
+    session: Session,
+    app: App,
+    *,
+    kind: str,
+    district_id: int | None = None,
+    vendor_id: int | None = None,
+    look: Lookup | None = None,
 ) -> Recipients:
     """To and Cc of ``kind`` for this district and vendor, with the fallbacks described in the module doc."""
     if kind not in ROUTES:
         raise UserError(f"unknown email kind {kind!r}; kinds: {', '.join(ALL_KINDS)}")
+    look = look or Lookup(session)
     to_roles, cc_roles = ROUTES[kind]
     s = app.settings
     coordinator = _address(s.coordinator_email, s.coordinator_name)
-    district_addrs = [a for c in _contacts(session, district_id) if (a := _address(c.email, c.name))]
+    contacts = look.contacts(district_id) if district_id is not None else []
+    district_addrs = [a for c in contacts if (a := _address(c.email, c.name))]
     onboarding: str | None = None
     if vendor_id is not None:
-        v = session.get(Vendor, vendor_id)
+        v = look.vendor(vendor_id)
         if v is not None:
             onboarding = _address(v.onboarding_email, v.onboarding_name)
 
@@ -180,17 +266,17 @@ def recipients(
     )
 
 
-def _district_dict(session: Session, d: District) -> dict[str, Any]:
+def _district_dict(look: Lookup, d: Any) -> dict[str, Any]:
     return {
         "id": d.id,
         "lea": d.lea_code,
         "name": d.name,
         "county": d.county,
-        "contacts": [{"name": c.name, "email": c.email, "role": c.role} for c in _contacts(session, d.id)],
+        "contacts": [{"name": c.name, "email": c.email, "role": c.role} for c in look.contacts(d.id)],
     }
 
 
-def _vendor_dict(v: Vendor) -> dict[str, Any]:
+def _vendor_dict(v: Any) -> dict[str, Any]:
     return {"id": v.id, "name": v.name, "onboarding_name": v.onboarding_name, "onboarding_email": v.onboarding_email}
 
 
@@ -208,6 +294,7 @@ def message_context(
     school_year: int | SchoolYear | str | None = None,
     extra: dict[str, Any] | None = None,
     who: Recipients | None = None,
+    look: Lookup | None = None,
 ) -> dict[str, Any]:
     """Everything the templates of ``kind`` may use, from the ledger and the state calendar.
 
@@ -215,14 +302,16 @@ def message_context(
     the current year is accepted too and means the one after it. ``extra`` adds or overrides keys
     (``milestone``, ``reminder_number``, ``items`` for the digest, ``failed`` for a delivery notice ...).
     ``who``: the recipients of this message when the caller has them already (else they are looked up).
+    ``look``: where the district, vendor, connection and renewal are read (``Prefetched`` for a batch).
     Dates of the next step (``dates.act_by`` ...) are computed on the state calendar from ``app.today``.
     """
     if kind not in ROUTES:
         raise UserError(f"unknown email kind {kind!r}; kinds: {', '.join(ALL_KINDS)}")
     settings, cal, today = app.settings, app.calendar, app.today
     window = settings.activation_working_days
-    d = session.get(District, district_id) if district_id is not None else None
-    v = session.get(Vendor, vendor_id) if vendor_id is not None else None
+    look = look or Lookup(session)
+    d = look.district(district_id) if district_id is not None else None
+    v = look.vendor(vendor_id) if vendor_id is not None else None
     if district_id is not None and d is None:
         raise UserError(f"no district with id {district_id}")
     if vendor_id is not None and v is None:
@@ -236,10 +325,10 @@ def message_context(
     conn = renewal = None
     if d is not None and v is not None:
         assert d.id is not None and v.id is not None  # rows read from the ledger have their ids
-        conn = q.find_connection(session, district_id=d.id, vendor_id=v.id)
+        conn = look.connection(d.id, v.id)
         if conn is not None and sy is not None:
             assert conn.id is not None
-            renewal = q.find_renewal(session, connection_id=conn.id, school_year=sy.start)
+            renewal = look.renewal(conn.id, sy.start)
 
     dates: dict[str, Any] = {
         "today": today,
@@ -275,12 +364,12 @@ def message_context(
         dates["working_days_waiting"] = cal.working_days_between(renewal.requested_on, today)
 
     if who is None:
-        who = recipients(session, app, kind=kind, district_id=district_id, vendor_id=vendor_id)
+        who = recipients(session, app, kind=kind, district_id=district_id, vendor_id=vendor_id, look=look)
     ctx: dict[str, Any] = {
         "kind": kind,
         "today": today,
         "coordinator": {"name": settings.coordinator_name, "email": settings.coordinator_email},
-        "district": _district_dict(session, d) if d is not None else None,
+        "district": _district_dict(look, d) if d is not None else None,
         "vendor": _vendor_dict(v) if v is not None else None,
         "school_year": _year_dict(sy) if sy is not None else None,
         "connection": {"method": conn.method, "course_planning": conn.course_planning} if conn else None,
@@ -419,9 +508,10 @@ def render_message(
     vendor_id: int | None = None,
     school_year: int | SchoolYear | str | None = None,
     extra: dict[str, Any] | None = None,
+    look: Lookup | None = None,
 ) -> tuple[Rendered, Recipients, dict[str, Any]]:
     """Recipients, context and rendered content of one message (nothing written)."""
-    who = recipients(session, app, kind=kind, district_id=district_id, vendor_id=vendor_id)
+    who = recipients(session, app, kind=kind, district_id=district_id, vendor_id=vendor_id, look=look)
     ctx = message_context(
         session,
         app,
@@ -431,8 +521,54 @@ def render_message(
         school_year=school_year,
         extra=extra,
         who=who,
+        look=look,
     )
     return render(kind, ctx, templates_dir=app.settings.templates_dir), who, ctx
+
+
+def prepare_message(
+    session: Session,
+    app: App,
+    *,
+    key: str,
+    kind: str,
+    district_id: int | None = None,
+    vendor_id: int | None = None,
+    school_year: int | SchoolYear | str | None = None,
+    extra: dict[str, Any] | None = None,
+    now: datetime | None = None,
+    look: Lookup | None = None,
+) -> dict[str, Any] | None:
+    """Render ``kind`` and return its outbox row's values (``outbox.outbox_values``: checked, nothing written),
+    or None when there is nobody to send it to (no contact and no coordinator; logged)."""
+    from apscn_tracker.mail.outbox import outbox_values
+
+    rendered, who, ctx = render_message(
+        session,
+        app,
+        kind=kind,
+        district_id=district_id,
+        vendor_id=vendor_id,
+        school_year=school_year,
+        extra=extra,
+        look=look,
+    )
+    if not who.to:
+        log.warning("not queuing %s (%s): nobody to send it to (%s)", kind, key, "; ".join(who.missing))
+        return None
+    year = ctx["school_year"]["start"] if ctx.get("school_year") else None
+    return outbox_values(
+        key=key,
+        kind=kind,
+        to=who.to,
+        cc=who.cc,
+        rendered=rendered,
+        district_id=district_id,
+        vendor_id=vendor_id,
+        school_year=year,
+        now=now or datetime.now(UTC),
+        mail_from=app.settings.mail_from,
+    )
 
 
 def queue_message(
@@ -453,33 +589,25 @@ def queue_message(
     Returns the new row, or None when nothing was queued: the key is already in the outbox (the same
     reminder queued twice), or there is nobody to send it to (no contact and no coordinator; logged).
 
-    ``checked``: the caller has just looked the key up (the tick's candidates), so it is not looked up again
-    before rendering. Either way the insert writes nothing for a key already there.
+    ``checked``: the caller has just looked the key up, so it is not looked up again before rendering. Either
+    way the insert writes nothing for a key already there.
     """
-    from apscn_tracker.mail.outbox import enqueue, find_by_key
+    from apscn_tracker.mail.outbox import find_by_key, insert_values
 
     if not checked and find_by_key(session, key=key) is not None:
         return None  # queued already: spare the rendering
-    rendered, who, ctx = render_message(
-        session, app, kind=kind, district_id=district_id, vendor_id=vendor_id, school_year=school_year, extra=extra
-    )
-    if not who.to:
-        log.warning("not queuing %s (%s): nobody to send it to (%s)", kind, key, "; ".join(who.missing))
-        return None
-    year = ctx["school_year"]["start"] if ctx.get("school_year") else None
-    return enqueue(
+    values = prepare_message(
         session,
+        app,
         key=key,
         kind=kind,
-        to=who.to,
-        cc=who.cc,
-        rendered=rendered,
         district_id=district_id,
         vendor_id=vendor_id,
-        school_year=year,
-        now=now or datetime.now(UTC),
-        mail_from=app.settings.mail_from,
+        school_year=school_year,
+        extra=extra,
+        now=now,
     )
+    return insert_values(session, values) if values is not None else None
 
 
 # -- use cases -------------------------------------------------------------------------------------------

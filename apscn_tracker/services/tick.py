@@ -250,9 +250,14 @@ def queue_reminders(
 ) -> tuple[Counter[str], list[str], bool]:
     """Render and queue each candidate with its ``reminder_queued`` event, ``BATCH`` per transaction.
 
+    Each batch reads what its messages need in a few set-based queries (``Prefetched``), renders them, and
+    writes its outbox rows and events with one executemany each.
     Returns (queued per kind, keys nobody could be addressed for, whether a stop request cut it short)."""
-    from apscn_tracker.services.messages import queue_message
+    from apscn_tracker.mail.outbox import insert_many
+    from apscn_tracker.services.messages import Prefetched, prepare_message
 
+    current = SchoolYear.of(app.today)
+    years = (current.start, current.next.start)
     queued: Counter[str] = Counter()
     unsent: list[str] = []
     for batch in _chunks(candidates, BATCH):
@@ -260,8 +265,11 @@ def queue_reminders(
             return queued, unsent, True
         done: Counter[str] = Counter()
         with app.ledger.transaction() as s:
+            look = Prefetched(s, district_ids=[c.district_id for c in batch], years=years)
+            now = datetime.now(UTC)
+            prepared: list[tuple[Candidate, dict[str, Any]]] = []
             for c in batch:
-                row = queue_message(
+                values = prepare_message(
                     s,
                     app,
                     key=c.due.key,
@@ -270,31 +278,39 @@ def queue_reminders(
                     vendor_id=c.vendor_id,
                     school_year=c.due.school_year,
                     extra=_extra(app, c.due),
-                    now=datetime.now(UTC),
-                    checked=True,  # load_candidates left out the keys already queued
+                    now=now,
+                    look=look,
                 )
-                if row is None:
-                    if not existing_keys(s, [c.due.key]):
-                        unsent.append(c.due.key)
+                if values is None:
+                    unsent.append(c.due.key)
+                else:
+                    prepared.append((c, values))
+            ids = insert_many(s, [values for _, values in prepared])
+            events = []
+            for c, values in prepared:
+                outbox_id = ids.get(values["key"])
+                if outbox_id is None:  # queued since load_candidates looked (another run): not ours to record
                     continue
-                q.add_event(
-                    s,
-                    kind="reminder_queued",
-                    actor=ACTOR,
-                    district_id=c.district_id,
-                    vendor_id=c.vendor_id,
-                    school_year=c.due.school_year.start,
-                    effective_on=app.today,
-                    note=f"{c.due.kind} #{c.due.number} (due {c.due.milestone}) to {row.to_addrs}",
-                    data={
-                        "key": c.due.key,
-                        "kind": c.due.kind,
-                        "milestone": c.due.milestone.isoformat(),
-                        "number": c.due.number,
-                        "outbox_id": row.id,
-                    },
+                events.append(
+                    q.event_row(
+                        kind="reminder_queued",
+                        actor=ACTOR,
+                        district_id=c.district_id,
+                        vendor_id=c.vendor_id,
+                        school_year=c.due.school_year.start,
+                        effective_on=app.today,
+                        note=f"{c.due.kind} #{c.due.number} (due {c.due.milestone}) to {values['to_addrs']}",
+                        data={
+                            "key": c.due.key,
+                            "kind": c.due.kind,
+                            "milestone": c.due.milestone.isoformat(),
+                            "number": c.due.number,
+                            "outbox_id": outbox_id,
+                        },
+                    )
                 )
                 done[c.due.kind] += 1
+            q.insert_rows(s, EVENT, events)
         queued.update(done)
     return queued, unsent, False
 
