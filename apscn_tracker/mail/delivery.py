@@ -21,7 +21,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import CursorResult, Result, and_, insert, select, update
+from sqlalchemy import CursorResult, Result, and_, bindparam, insert, select, update
 
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Event, Outbox
@@ -158,23 +158,26 @@ def _mark_sent(app: App, row: Any, *, worker: str, now: datetime, transport: str
     if refused:  # some recipients refused: the coordinator is told, through the ORM path of queue_message
         with app.ledger.transaction() as s:
             if _set_sent(s, row, now=now, note=note):
-                s.execute(insert(EVENT), [_sent_event(app, row, transport=transport, note=note)])
+                s.execute(_INSERT_EVENT, [_sent_event(app, row, transport=transport, note=note)])
                 _notify_coordinator(s, app, row, now=now, error=note or "", refused=list(refused))
     else:
         with app.ledger.writing() as conn:
             if _set_sent(conn, row, now=now, note=None):
-                conn.execute(insert(EVENT), [_sent_event(app, row, transport=transport, note=None)])
+                conn.execute(_INSERT_EVENT, [_sent_event(app, row, transport=transport, note=None)])
     log.info("sent outbox #%s (%s) to %s", row.id, row.kind, row.to_addrs)
 
 
+# built once: these run once per message, and building a statement costs more than running it
+_INSERT_EVENT = insert(EVENT)
+_SET_SENT = (
+    update(OUTBOX)
+    .where(out_c.id == bindparam("row_id"), out_c.status != "sent")
+    .values(status="sent", sent_at=bindparam("sent_at"), last_error=bindparam("note"))
+)
+
+
 def _set_sent(conn: Any, row: Any, *, now: datetime, note: str | None) -> bool:
-    done = _rowcount(
-        conn.execute(
-            update(OUTBOX)
-            .where(out_c.id == row.id, out_c.status != "sent")
-            .values(status="sent", sent_at=now, last_error=note)
-        )
-    )
+    done = _rowcount(conn.execute(_SET_SENT, {"row_id": row.id, "sent_at": now, "note": note}))
     if not done:  # another sender took the row after our claim timed out and marked it first
         log.warning("outbox #%s was already marked sent by another sender", row.id)
     return bool(done)

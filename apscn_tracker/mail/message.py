@@ -17,7 +17,7 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import EmailPolicy
-from email.utils import format_datetime
+from email.utils import format_datetime, getaddresses
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -130,23 +130,47 @@ def make_message_id(key: str, mail_from: str) -> str:
 
 def check_sender(settings: Settings) -> tuple[Address, str | None]:
     """The From address and the Reply-To (the coordinator), or ``HeaderError`` saying which setting is wrong."""
+    return _check_sender(settings.mail_from, settings.coordinator_email, settings.coordinator_name)
+
+
+@functools.lru_cache(maxsize=16)
+def _check_sender(
+    mail_from: str, coordinator_email: str | None, coordinator_name: str | None
+) -> tuple[Address, str | None]:
     try:
-        senders = parse_addresses(settings.mail_from, "From")
+        senders = parse_addresses(mail_from, "From")
     except HeaderError:
         senders = []
     if len(senders) != 1:
         raise HeaderError("mail_from must be one address, like 'APSCN Tracker <tracker@coop.k12.ar.us>'")
     reply_to = None
-    if settings.coordinator_email:
+    if coordinator_email:
         try:
-            reply_to = format_address(settings.coordinator_email, settings.coordinator_name)
+            reply_to = format_address(coordinator_email, coordinator_name)
         except HeaderError:
             raise HeaderError(
                 "coordinator_email must be one address like coordinator@coop.k12.ar.us, and coordinator_name one line"
             ) from None
-        if Address(addr_spec=settings.coordinator_email.strip()).addr_spec.lower() == senders[0].addr_spec.lower():
+        if Address(addr_spec=coordinator_email.strip()).addr_spec.lower() == senders[0].addr_spec.lower():
             reply_to = None
     return senders[0], reply_to
+
+
+def stored_addresses(text: str, field: str) -> list[str]:
+    """The addresses of a stored header value, each formatted (``Name <email>``), checked as strictly as
+    ``parse_addresses`` does. Fast path: a value that reads back (``email.utils.getaddresses``) into pairs which
+    ``format_address`` (strict, cached per pair) turns into exactly the same text is the canonical text of those
+    addresses, as ``outbox_values`` writes it; anything else goes through the strict parser."""
+    check_header(field, text or "")
+    if not (text or "").strip():
+        return []
+    try:
+        found = [format_address(addr, name or None) for name, addr in getaddresses([text])]
+    except HeaderError:
+        found = []
+    if found and ", ".join(found) == text:
+        return found
+    return [str(a) for a in parse_addresses(text, field)]
 
 
 class _Prebuilt(EmailPolicy):
@@ -216,8 +240,8 @@ def _text_header(name: str, value: str) -> str:
     return value
 
 
-def _address_header(name: str, addresses: list[Address] | tuple[Address, ...]) -> str:
-    return _fold(name, [str(a) for a in addresses], ",")
+def _address_header(name: str, addresses: list[str]) -> str:
+    return _fold(name, addresses, ",")
 
 
 def _part(body: str, subtype: str) -> EmailMessage:
@@ -240,17 +264,17 @@ def build_message(row: Any, settings: Settings) -> EmailMessage:
     (when the message was queued) in the configured time zone. Every header is checked here again (no line
     break, no control character, addresses that parse), whatever the outbox holds."""
     sender, reply_to = check_sender(settings)
-    to = parse_addresses(row.to_addrs, "To")
+    to = stored_addresses(row.to_addrs, "To")
     if not to:
         raise HeaderError(f"outbox message {row.id} has no recipient")
-    cc = parse_addresses(row.cc_addrs or "", "Cc")
+    cc = stored_addresses(row.cc_addrs or "", "Cc")
     subject = check_header("Subject", row.subject)
     message_id = check_header("Message-ID", row.message_id)
     kind = check_header("kind", row.kind)
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
 
     msg = EmailMessage(policy=POLICY)
-    msg["From"] = _address_header("From", [sender])
+    msg["From"] = _address_header("From", [str(sender)])
     msg["To"] = _address_header("To", to)
     if cc:
         msg["Cc"] = _address_header("Cc", cc)

@@ -83,13 +83,15 @@ class FileTransport:
         return None
 
     def filename(self, message: EmailMessage) -> str:
-        msgid = str(message["Message-ID"] or "").strip("<>").split("@", 1)[0]
+        # the headers as stored (``raw_items``): reading them through the policy would parse each one again
+        raw = {name.lower(): str(value) for name, value in message.raw_items()}
+        msgid = raw.get("message-id", "").strip().strip("<>").split("@", 1)[0]
         digest = msgid.rsplit(".", 1)[-1][:12] or "message"
         try:
-            stamp = parsedate_to_datetime(str(message["Date"])).strftime("%Y%m%d-%H%M%S")
+            stamp = parsedate_to_datetime(raw.get("date", "")).strftime("%Y%m%d-%H%M%S")
         except (TypeError, ValueError):
             stamp = "undated"
-        kind = _UNSAFE.sub("_", str(message["X-APSCN-Kind"] or "email"))[:40]
+        kind = _UNSAFE.sub("_", raw.get("x-apscn-kind") or "email")[:40]
         return f"{stamp}-{kind}-{_UNSAFE.sub('_', digest)}.eml"
 
     def send(self, message: EmailMessage) -> dict[str, str]:
