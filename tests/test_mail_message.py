@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from apscn_tracker.mail.message import HeaderError, build_message, format_address, message_bytes
+from apscn_tracker.mail.message import HeaderError, build_message, format_address, message_bytes, stored_addresses
 from tests.test_mail_helpers import TODAY, mail_settings, parse, parts
 
 LONG_SUBJECT = (
@@ -100,3 +100,33 @@ def test_it_refuses_a_header_with_a_line_break_however_it_is_folded(settings):
             build_message(row(**{field: value}), settings)
     with pytest.raises(HeaderError):
         build_message(row(to_addrs="a@b.example,\n c@d.example"), settings)
+
+
+@pytest.mark.parametrize(
+    ("stored", "read"),
+    [
+        ("Lee Grant <lee@lrsd.example>, jose@lrsd.example", ["Lee Grant <lee@lrsd.example>", "jose@lrsd.example"]),
+        ('"Smith, Pat" <pat@x.example>', ['"Smith, Pat" <pat@x.example>']),
+        # not as outbox_values writes it: read by the strict parser, same addresses
+        ("a@b.example,c@d.example", ["a@b.example", "c@d.example"]),
+        ('"Pat" <pat@x.example>', ["Pat <pat@x.example>"]),
+        ("", []),
+    ],
+)
+def test_it_reads_stored_recipients_whether_canonical_or_not(stored, read):
+    assert stored_addresses(stored, "To") == read
+
+
+@pytest.mark.parametrize("stored", ["not an address", "a@", "Pat <pat@x.example", "a@b.example\r\nBcc: c@d.example"])
+def test_it_refuses_stored_recipients_that_are_no_addresses(stored):
+    with pytest.raises(HeaderError):
+        stored_addresses(stored, "To")
+
+
+@pytest.mark.parametrize("mail_from", ["a@", "tracker@", "<>", "Tracker <tracker@coop.example"])
+def test_it_says_which_setting_is_wrong_for_a_sender_the_parser_trips_on(mail_from):
+    from apscn_tracker.mail.message import check_sender
+
+    settings = SimpleNamespace(mail_from=mail_from, coordinator_email=None, coordinator_name=None)
+    with pytest.raises(HeaderError, match="mail_from must be one address"):
+        check_sender(settings)

@@ -84,7 +84,10 @@ def _parse_addresses(text: str, field: str) -> tuple[Address, ...]:
     check_header(field, text or "")
     if not (text or "").strip():
         return ()
-    header = policy.default.header_factory(field, text)
+    try:
+        header = policy.default.header_factory(field, text)
+    except (IndexError, ValueError, TypeError) as exc:  # the parser itself trips on some bad input ("a@")
+        raise HeaderError(f"{field} {text!r} is not a valid address list ({type(exc).__name__})") from None
     if header.defects:
         raise HeaderError(f"{field} {text!r} is not a valid address list ({header.defects[0]})")
     found = tuple(header.addresses)
