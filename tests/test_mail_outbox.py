@@ -391,3 +391,20 @@ def test_a_key_queued_since_the_callers_look_up_is_still_queued_once(app):
         )
     assert again is None
     assert len(rows(app)) == 1
+
+
+def test_it_claims_no_more_rows_than_asked_and_hands_them_out_in_due_order(app):
+    from apscn_tracker.mail.delivery import claim_batch
+
+    with app.ledger.transaction() as s:
+        for i in range(25):
+            at = NOW - timedelta(minutes=25 - i)
+            enqueue(s, key=f"due-{i:02d}", kind="renewal_reminder", to=["a@b.example"], rendered=SIMPLE, now=at)
+    first = claim_batch(app, worker="one", now=NOW, limit=10)
+    second = claim_batch(app, worker="two", now=NOW, limit=10)
+    third = claim_batch(app, worker="three", now=NOW, limit=10)
+    assert [r.key for r in first + second + third] == [f"due-{i:02d}" for i in range(25)]
+    assert (len(first), len(second), len(third)) == (10, 10, 5)
+    holders = [r.claimed_by for r in rows(app)]
+    assert holders == ["one"] * 10 + ["two"] * 10 + ["three"] * 5
+    assert claim_batch(app, worker="four", now=NOW, limit=10) == []

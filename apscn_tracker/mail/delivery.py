@@ -81,10 +81,12 @@ def claim_batch(app: App, *, worker: str, now: datetime, limit: int) -> list[Any
     stale ``sending`` rows first, then the oldest due ``pending`` rows. Rows (``Outbox`` columns as attributes,
     ``attempts`` already counting this try); an empty list when nothing is due.
 
-    Two UPDATE .. RETURNING statements, each with one equality on ``status``, so each reads
-    ``ix_outbox_status_next`` in its order and stops after ``limit`` rows (one condition with an OR would collect
-    and sort every due row). On PostgreSQL the rows are picked with SKIP LOCKED: two senders never wait for, or
-    take, the same row.
+    For each of the two (stale, then pending): a SELECT of the ids, with one equality on ``status`` so that it
+    reads ``ix_outbox_status_next`` in its order and stops after ``limit`` rows (one condition with an OR would
+    collect and sort every due row), then an UPDATE .. RETURNING of those ids, in the same transaction. The
+    ids are picked first, on their own, because PostgreSQL may run a ``LIMIT`` subquery inside an UPDATE more
+    than once and take more rows than asked. On PostgreSQL the pick locks its rows (SKIP LOCKED): two senders
+    never wait for, or take, the same row; on SQLite the transaction holds the write lock.
     """
     taken: list[Any] = []
     with app.ledger.writing() as conn:
@@ -95,9 +97,12 @@ def claim_batch(app: App, *, worker: str, now: datetime, limit: int) -> list[Any
             pick = select(out_c.id).where(due).order_by(out_c.next_attempt_at, out_c.id).limit(want)
             if app.ledger.dialect == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)
+            ids = list(conn.execute(pick).scalars())
+            if not ids:
+                continue
             got = conn.execute(
                 update(OUTBOX)
-                .where(out_c.id.in_(pick.scalar_subquery()), due)
+                .where(out_c.id.in_(ids), due)
                 .values(status="sending", claimed_at=now, claimed_by=worker, attempts=out_c.attempts + 1)
                 .returning(*OUTBOX.c)
             ).all()
