@@ -53,3 +53,17 @@ def test_the_roster_import_reports_its_progress_up_to_the_total(ledger_app, tmp_
     assert result["added"] == 100
     assert seen and seen[-1][0] == seen[-1][1] == 2 * 100 + 100 + 1
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_the_report_reports_each_of_its_steps_up_to_the_total(ledger_app, tmp_path: Path):
+    from apscn_tracker.services.report import REPORT_STEPS, stream_report, write_report
+
+    to_file: list[tuple[int, int]] = []
+    write_report(ledger_app, fmt="json", output=tmp_path / "r.json", progress=lambda d, t: to_file.append((d, t)))
+    assert to_file == [(step, REPORT_STEPS) for step in range(REPORT_STEPS + 1)]
+    assert (tmp_path / "r.json").stat().st_size > 0
+
+    streamed: list[tuple[int, int]] = []
+    out = io.BytesIO()
+    stream_report(ledger_app, fmt="csv", out=out, progress=lambda d, t: streamed.append((d, t)))
+    assert streamed == to_file and out.getvalue()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from apscn_tracker.cli.common import TodayOpt, make_app
+from apscn_tracker.cli.common import Progress, TodayOpt, make_app
 
 ReportYearOpt = Annotated[
     str | None,
@@ -41,18 +40,6 @@ OutputOpt = Annotated[
 ]
 
 
-@contextmanager
-def _busy(what: str) -> Iterator[None]:
-    """A spinner on the terminal while a large ledger is read (nothing when stderr is not a terminal)."""
-    if not sys.stderr.isatty():
-        yield
-        return
-    from rich.console import Console
-
-    with Console(stderr=True).status(f"{what}..."):
-        yield
-
-
 def report(year: ReportYearOpt = None, fmt: FormatOpt = None, output: OutputOpt = None, today: TodayOpt = None) -> None:
     """The yearly renewal report: who renewed before July 1, how long the state took, who lapsed and how long.
 
@@ -63,10 +50,12 @@ def report(year: ReportYearOpt = None, fmt: FormatOpt = None, output: OutputOpt 
 
     ctx = make_app(today)
     if output is None:
-        stream_report(ctx, year=year, fmt=fmt, out=sys.stdout.buffer)
+        # a bar on the terminal would land in the middle of the report when that is the terminal too
+        with Progress("building the report") if not sys.stdout.isatty() else nullcontext() as bar:
+            stream_report(ctx, year=year, fmt=fmt, out=sys.stdout.buffer, progress=bar.update if bar else None)
         return
-    with _busy("Building the report"):
-        result = write_report(ctx, year=year, fmt=fmt, output=output)
+    with Progress(f"building {output.name}") as bar:
+        result = write_report(ctx, year=year, fmt=fmt, output=output, progress=bar.update)
     typer.echo(f"report written to {result}", err=True)
 
 
@@ -85,7 +74,7 @@ def calendar(
     from apscn_tracker.services.ical import write_calendar
 
     ctx = make_app(today)
-    with _busy("Building the calendar") if output is not None else nullcontext():
+    with Progress(f"building {output.name}") if output is not None else nullcontext():
         result = write_calendar(ctx, lea=lea, output=output)
     if isinstance(result, bytes):
         sys.stdout.buffer.write(result)

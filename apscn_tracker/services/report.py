@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -48,16 +48,32 @@ def template_dirs(app: App) -> list[Path]:
     return [custom / "report", bundled] if custom else [bundled]
 
 
-def build_report(app: App, *, year: str | SchoolYear | None = None) -> dict[str, Any]:
-    """The report data of one school year (JSON-ready), compared with the year before where the ledger has it."""
+REPORT_STEPS = 4
+"""Steps ``progress`` counts: this year's rows read, the year before read, statistics, the report written."""
+
+
+def _no_progress(done: int, total: int) -> None:
+    return None
+
+
+def build_report(
+    app: App, *, year: str | SchoolYear | None = None, progress: Callable[[int, int], None] | None = None
+) -> dict[str, Any]:
+    """The report data of one school year (JSON-ready), compared with the year before where the ledger has it.
+
+    ``progress(done, REPORT_STEPS)`` is called as each step ends (the last step is writing, by the caller)."""
     from apscn_tracker.report.data import load_rows
     from apscn_tracker.report.stats import compute_report
 
+    step = progress or _no_progress
     sy = resolve_year(app, year)
+    step(0, REPORT_STEPS)
     with app.ledger.read() as s:
         rows = load_rows(s, sy)
+        step(1, REPORT_STEPS)
         previous = load_rows(s, sy.previous)
-    return compute_report(
+        step(2, REPORT_STEPS)
+    report = compute_report(
         rows,
         year=sy,
         today=app.today,
@@ -65,6 +81,8 @@ def build_report(app: App, *, year: str | SchoolYear | None = None) -> dict[str,
         previous_rows=previous,
         window=app.settings.activation_working_days,
     )
+    step(3, REPORT_STEPS)
+    return report
 
 
 def format_for(fmt: str | None, output: Path | None) -> str:
@@ -97,7 +115,12 @@ def iter_report(app: App, report: dict[str, Any], fmt: str) -> Iterator[str]:
 
 
 def write_report(
-    app: App, *, year: str | SchoolYear | None = None, fmt: str | None = None, output: Path | None = None
+    app: App,
+    *,
+    year: str | SchoolYear | None = None,
+    fmt: str | None = None,
+    output: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> str | Path:
     """Render the report; return the text when ``output`` is None, else write the file and return its path.
 
@@ -105,19 +128,30 @@ def write_report(
     standard output has none. The file is written beside its final name and renamed, so a reader never sees half.
     """
     fmt = format_for(fmt, output)
-    report = build_report(app, year=year)
+    report = build_report(app, year=year, progress=progress)
     if output is None:
-        return render_report(app, report, fmt)
-    atomic_write(output, iter_report(app, report, fmt), mode=None, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
-    return output
+        text = render_report(app, report, fmt)
+    else:
+        encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
+        atomic_write(output, iter_report(app, report, fmt), mode=None, encoding=encoding)
+    (progress or _no_progress)(REPORT_STEPS, REPORT_STEPS)
+    return text if output is None else output
 
 
-def stream_report(app: App, *, year: str | SchoolYear | None = None, fmt: str | None = None, out: BinaryIO) -> None:
+def stream_report(
+    app: App,
+    *,
+    year: str | SchoolYear | None = None,
+    fmt: str | None = None,
+    out: BinaryIO,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
     """Write the report to a byte stream (standard output) as UTF-8, chunk by chunk."""
     fmt = format_for(fmt, None)
-    for chunk in iter_report(app, build_report(app, year=year), fmt):
+    for chunk in iter_report(app, build_report(app, year=year, progress=progress), fmt):
         out.write(chunk.encode("utf-8"))
     out.flush()
+    (progress or _no_progress)(REPORT_STEPS, REPORT_STEPS)
 
 
 def report_paths(app: App, year: SchoolYear) -> tuple[Path, Path]:
