@@ -581,12 +581,15 @@ def _describe(exc: BaseException) -> str:
 
 
 def _dry_run_rows(app: App, candidates: list[Candidate]) -> list[dict[str, Any]]:
-    """What would be queued, with its recipients (read only)."""
-    from apscn_tracker.services.messages import recipients
+    """What would be queued, with its recipients (read only; a few set-based reads per batch)."""
+    from apscn_tracker.services.messages import Prefetched, recipients
 
+    current = SchoolYear.of(app.today)
     rows: list[dict[str, Any]] = []
-    with app.ledger.transaction() as s:
-        for c in candidates:
-            who = recipients(s, app, kind=c.due.kind, district_id=c.district_id, vendor_id=c.vendor_id)
-            rows.append({**c.row(), "to": who.to, "cc": who.cc})
+    with app.ledger.read() as s:
+        for batch in _chunks(candidates, BATCH):
+            look = Prefetched(s, district_ids=[c.district_id for c in batch], years=(current.start, current.next.start))
+            for c in batch:
+                who = recipients(s, app, kind=c.due.kind, district_id=c.district_id, vendor_id=c.vendor_id, look=look)
+                rows.append({**c.row(), "to": who.to, "cc": who.cc})
     return rows
