@@ -408,3 +408,32 @@ def test_it_claims_no_more_rows_than_asked_and_hands_them_out_in_due_order(app):
     holders = [r.claimed_by for r in rows(app)]
     assert holders == ["one"] * 10 + ["two"] * 10 + ["three"] * 5
     assert claim_batch(app, worker="four", now=NOW, limit=10) == []
+
+
+def test_it_claims_the_rest_of_a_slow_batch_again_and_drops_a_row_another_sender_took(app):
+    from sqlalchemy import update
+
+    from apscn_tracker.mail.delivery import claim_batch, renew
+
+    with app.ledger.transaction() as s:
+        for key in ("one", "two", "three"):
+            enqueue(s, key=key, kind="renewal_reminder", to=["a@b.example"], rendered=SIMPLE, now=NOW)
+    batch = claim_batch(app, worker="me", now=NOW, limit=3)
+    with app.ledger.transaction() as s:  # our claim looked stale to another sender, which took "two"
+        s.execute(update(Outbox).where(Outbox.key == "two").values(claimed_by="other"))
+    later = NOW + timedelta(minutes=6)
+    kept = renew(app, batch, worker="me", now=later)
+    assert [r.key for r in kept] == ["one", "three"]
+    held = {r.key: (r.claimed_by, r.claimed_at.replace(tzinfo=UTC)) for r in rows(app)}
+    assert held == {"one": ("me", later), "two": ("other", NOW), "three": ("me", later)}
+
+
+def test_a_slow_delivery_run_claims_its_batch_again_before_it_looks_stale(app):
+    from freezegun import freeze_time
+
+    for kind in ("renewal_reminder", "lapsed_notice", "request_form"):
+        queue(app, kind)
+    with freeze_time(NOW + timedelta(minutes=1), auto_tick_seconds=400):  # every reading of the clock: +400 s
+        assert deliver_pending(app) == {"sent": 3, "failed": 0, "retrying": 0}
+    claimed = [r.claimed_at for r in rows(app)]
+    assert claimed == sorted(claimed) and len(set(claimed)) == 3  # each claimed again before its turn came

@@ -41,6 +41,8 @@ MAX_DELAY = timedelta(hours=6)
 CLAIM_BATCH = 10
 """Rows claimed at once. Each is still sent, then marked, on its own; rows of a batch that stops early are given
 back at once, and a sender that dies leaves at most this many in ``sending`` until ``CLAIM_TIMEOUT``."""
+RENEW_AFTER = CLAIM_TIMEOUT / 2
+"""A batch still being sent this long after its claim claims the rest of its rows again (a slow server)."""
 CRASH_AFTER_SEND_ENV = "APSCN_TEST_CRASH_AFTER_SEND"
 """Fault injection for the tests: when set, the process exits right after a send, before the mark."""
 
@@ -108,6 +110,26 @@ def claim_batch(app: App, *, worker: str, now: datetime, limit: int) -> list[Any
             ).all()
             taken.extend(sorted(got, key=lambda r: (as_utc(r.next_attempt_at), r.id)))
     return taken
+
+
+def renew(app: App, rows: list[Any], *, worker: str, now: datetime) -> list[Any]:
+    """Claim ``rows`` again as of ``now``, before their claim looks stale to another sender; returns the rows
+    still held (one another sender took after a timeout is dropped, not sent twice)."""
+    if not rows:
+        return []
+    with app.ledger.writing() as conn:
+        kept = set(
+            conn.execute(
+                update(OUTBOX)
+                .where(out_c.id.in_([r.id for r in rows]), out_c.status == "sending", out_c.claimed_by == worker)
+                .values(claimed_at=now)
+                .returning(out_c.id)
+            ).scalars()
+        )
+    for r in rows:
+        if r.id not in kept:
+            log.warning("outbox #%s was taken over by another sender while waiting in this batch", r.id)
+    return [r for r in rows if r.id in kept]
 
 
 def claim(app: App, *, worker: str, now: datetime) -> Any | None:
@@ -293,13 +315,19 @@ def deliver_pending(app: App, *, now: datetime | None = None, limit: int | None 
     with transport:
         while limit is None or handled < limit:
             want = CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - handled)
-            batch = claim_batch(app, worker=worker, now=fixed or _now(None), limit=want)
+            claimed_at = fixed or _now(None)
+            batch = claim_batch(app, worker=worker, now=claimed_at, limit=want)
             if not batch:
                 break
             handled += len(batch)
             left = list(batch)
             try:
                 while left:
+                    moment = fixed or _now(None)
+                    if moment - claimed_at >= RENEW_AFTER:  # a slow server: keep the rest of the batch ours
+                        left, claimed_at = renew(app, left, worker=worker, now=moment), moment
+                        if not left:
+                            break
                     row = left.pop(0)
                     outcome = _deliver_one(app, transport, row, worker=worker, fixed=fixed)
                     if outcome == STOP:  # the server or the setup is at fault: try nothing else now
