@@ -84,6 +84,10 @@ def _check(kind: str, subject: str, text: str, html: str) -> None:
     assert "None" not in text and "None" not in html, kind
     assert "<html" in html and "</html>" in html
     assert max(len(line) for line in text.splitlines()) <= 100, kind
+    lines = text.splitlines()
+    for i, line in enumerate(lines):  # each part of the email stands apart, whatever the optional bits held
+        if line in ("What to do next:", "By:", "Then tell:", "Thank you,") and i > 0:
+            assert lines[i - 1] == "", (kind, lines[i - 1], line)
 
 
 @pytest.mark.parametrize("kind", ALL_KINDS)
