@@ -79,6 +79,7 @@ def test_report_exports_neutralise_formulas_and_escape_markup(demo, data):
     from apscn_tracker.services.report import build_report, render_report
 
     chosen = {lea: (data.draw(names), data.draw(names)) for lea in _leas(demo)}
+    before = render_report(demo, build_report(demo), "html")  # markup the page has whatever the names
     for lea, (name, county) in chosen.items():
         _rename(demo, lea, name, county)
     report = build_report(demo)
@@ -98,8 +99,8 @@ def test_report_exports_neutralise_formulas_and_escape_markup(demo, data):
     assert "<script>alert" not in html
     for name, county in chosen.values():
         for value in (name, county):
-            if "<" in value:
-                assert value not in html or "<" not in value.strip()
+            if "<" in value and value not in before:  # "<", "<td": the page's own markup holds them anyway
+                assert value not in html, value  # a name's markup reaches the page escaped
 
     md = render_report(demo, report, "md")
     for block in _tables(md):  # every row of a table has as many cells as its header
