@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, func, select
 from sqlmodel import Session, col
@@ -16,6 +17,18 @@ from apscn_tracker.ledger.models import Connection, Contact, District, Event, Re
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+T = TypeVar("T")
+
+IN_LIST = 500
+"""Values per ``IN (...)`` list: well under every database's limit of bound parameters."""
+
+
+def chunks(items: Sequence[T], size: int = IN_LIST) -> Iterator[Sequence[T]]:
+    """``items`` in slices of ``size`` (for IN lists and per-transaction batches)."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 def table_of(model: type) -> Table:

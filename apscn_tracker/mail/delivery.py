@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import CursorResult, Result, and_, bindparam, insert, select, update
 
 from apscn_tracker.ledger import queries as q
-from apscn_tracker.ledger.models import Event, Outbox
+from apscn_tracker.ledger.models import Event
 from apscn_tracker.mail.message import HeaderError, address_emails, build_message, check_sender
-from apscn_tracker.mail.outbox import as_utc
+from apscn_tracker.mail.outbox import OUTBOX, as_utc
 from apscn_tracker.mail.transports import PermanentError, TemporaryError, make_transport
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def _now(now: datetime | None) -> datetime:
     return now.astimezone(UTC)
 
 
-OUTBOX, EVENT = q.table_of(Outbox), q.table_of(Event)
+EVENT = q.table_of(Event)
 out_c = OUTBOX.c
 
 

@@ -9,6 +9,7 @@ SQLite and PostgreSQL, a savepoint elsewhere).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +19,14 @@ from sqlmodel import Session, col
 
 from apscn_tracker.errors import NotFound, UserError
 from apscn_tracker.ledger.models import District, Outbox, Vendor
+from apscn_tracker.ledger.queries import chunks, insert_rows, table_of
 from apscn_tracker.mail.message import HeaderError, check_header, make_message_id, normalize_addresses, parse_addresses
 from apscn_tracker.mail.render import check_kind
 
 if TYPE_CHECKING:
     from apscn_tracker.mail.render import Rendered
 
+OUTBOX = table_of(Outbox)
 STATUSES = ("pending", "sending", "sent", "failed")
 KEY_MAX = 200
 _KEY = re.compile(r"^[\x21-\x7e]+$")
@@ -167,6 +170,14 @@ def insert_values(session: Session, values: dict[str, Any]) -> Outbox | None:
     return row
 
 
+def queued_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    """Which of ``keys`` are in the outbox already (one query per ``IN_LIST`` keys)."""
+    found: set[str] = set()
+    for chunk in chunks(list(keys)):
+        found.update(session.scalars(select(OUTBOX.c.key).where(OUTBOX.c.key.in_(chunk))))
+    return found
+
+
 def insert_many(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
     """Insert rows of ``outbox_values`` at once; returns key -> id of the rows this call wrote.
 
@@ -174,24 +185,15 @@ def insert_many(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
     write lock (``Ledger.transaction``): no other writer can add one before the insert. Then one executemany
     INSERT and one read of the new ids.
     """
-    from apscn_tracker.ledger.queries import insert_rows
-
-    if not rows:
-        return {}
-    table = Outbox.__table__  # type: ignore[attr-defined]
-    keys = [r["key"] for r in rows]
-    there: set[str] = set()
-    for i in range(0, len(keys), 500):
-        there.update(session.scalars(select(table.c.key).where(table.c.key.in_(keys[i : i + 500]))))
+    there = queued_keys(session, [r["key"] for r in rows])
     new = [r for r in rows if r["key"] not in there]
     if not new:
         return {}
-    insert_rows(session, table, new)
+    insert_rows(session, OUTBOX, new)
     ids: dict[str, int] = {}
-    new_keys = [r["key"] for r in new]
-    for i in range(0, len(new_keys), 500):
-        chunk = new_keys[i : i + 500]
-        ids.update((k, i) for k, i in session.execute(select(table.c.key, table.c.id).where(table.c.key.in_(chunk))))
+    for chunk in chunks([r["key"] for r in new]):
+        found = session.execute(select(OUTBOX.c.key, OUTBOX.c.id).where(OUTBOX.c.key.in_(chunk)))
+        ids.update((key, id_) for key, id_ in found)
     return ids
 
 

@@ -129,6 +129,7 @@ class Prefetched(Lookup):
     def __init__(self, session: Session, *, district_ids: Iterable[int], years: Iterable[int]) -> None:
         super().__init__(session)
         ids = sorted(set(district_ids))
+        self._years = set(years)
         dist, cont = q.table_of(District).c, q.table_of(Contact).c
         conn_c, ren_c = q.table_of(Connection).c, q.table_of(Renewal).c
         self._districts: dict[int, Any] = {}
@@ -136,7 +137,7 @@ class Prefetched(Lookup):
         self._connections: dict[tuple[int, int], Any] = {}
         self._renewals: dict[tuple[int, int], Any] = {}
         self._vendors = {v.id: v for v in session.execute(select(q.table_of(Vendor)))}
-        for chunk in (ids[i : i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)):
+        for chunk in q.chunks(ids):
             for d in session.execute(select(q.table_of(District)).where(dist.id.in_(chunk))):
                 self._districts[d.id] = d
                 self._contacts[d.id] = []
@@ -146,11 +147,10 @@ class Prefetched(Lookup):
                 self._connections[(c.district_id, c.vendor_id)] = c
             renewals = select(q.table_of(Renewal)).where(
                 ren_c.connection_id.in_(select(conn_c.id).where(conn_c.district_id.in_(chunk))),
-                ren_c.school_year.in_(sorted(set(years))),
+                ren_c.school_year.in_(sorted(self._years)),
             )
             for r in session.execute(renewals):
                 self._renewals[(r.connection_id, r.school_year)] = r
-        self._years = set(years)
         self._connection_ids = {c.id for c in self._connections.values()}
 
     def district(self, district_id: int) -> Any:
@@ -174,10 +174,6 @@ class Prefetched(Lookup):
         if school_year in self._years and connection_id in self._connection_ids:
             return self._renewals.get((connection_id, school_year))
         return super().renewal(connection_id, school_year)
-
-
-IN_CHUNK = 500
-"""Ids per IN (...) list: well under every database's limit of bound parameters."""
 
 
 def _school_year(value: Any) -> SchoolYear | None:

@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -32,14 +32,14 @@ from sqlalchemy import and_, func, insert, select, update
 from apscn_tracker.domain.reminders import KINDS, Due, Snapshot, due_reminders
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.ledger import queries as q
-from apscn_tracker.ledger.models import Connection, District, Event, Outbox, Renewal, TickRun, Vendor
+from apscn_tracker.ledger.models import Connection, District, Event, Renewal, TickRun, Vendor
+from apscn_tracker.mail.outbox import queued_keys
 from apscn_tracker.services.app import App
 
 log = logging.getLogger("apscn_tracker.tick")
 
 ACTOR = "scheduler"
 BATCH = 200  # reminders per transaction
-KEY_CHUNK = 500  # keys per "already queued?" query
 DELIVERY_BATCH = 10  # messages per delivery call and SMTP connection (a stop request waits for at most one)
 DIGEST = "coordinator_digest"
 REPORT_READY = "report_ready"
@@ -49,15 +49,11 @@ QUEUED_KINDS = (*KINDS, DIGEST, REPORT_READY)
 StopFlag = Callable[[], bool]
 
 
-def _table(model: Any) -> Any:
-    """A model's Core table: the set-based statements below are plain SQL on tables and their columns."""
-    return model.__table__
-
-
-CONNECTION, DISTRICT, VENDOR = _table(Connection), _table(District), _table(Vendor)
-RENEWAL, OUTBOX, EVENT = _table(Renewal), _table(Outbox), _table(Event)
+# the set-based statements below are plain SQL on the models' Core tables and their columns
+CONNECTION, DISTRICT, VENDOR = q.table_of(Connection), q.table_of(District), q.table_of(Vendor)
+RENEWAL, EVENT = q.table_of(Renewal), q.table_of(Event)
 conn_t, dist_t, vend_t = CONNECTION.c, DISTRICT.c, VENDOR.c
-ren_t, out_t, ev_t, run_t = RENEWAL.c, OUTBOX.c, EVENT.c, _table(TickRun).c
+ren_t, ev_t, run_t = RENEWAL.c, EVENT.c, q.table_of(TickRun).c
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +82,6 @@ class Candidate:
 
 def _never() -> bool:
     return False
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 # -- 1. rollover -----------------------------------------------------------------------------------------------
@@ -221,16 +212,8 @@ def load_candidates(app: App, session: Any) -> list[Candidate]:
         for snap in snaps:
             for due in due_reminders(snap, today=today, calendar=cal, rules=rules):
                 found.append(Candidate(due, did, vid, lea, dname, vname))
-    queued = existing_keys(session, [c.due.key for c in found])
+    queued = queued_keys(session, [c.due.key for c in found])
     return [c for c in found if c.due.key not in queued]
-
-
-def existing_keys(session: Any, keys: Iterable[str]) -> set[str]:
-    keys = list(keys)
-    out: set[str] = set()
-    for chunk in _chunks(keys, KEY_CHUNK):
-        out.update(session.scalars(select(out_t.key).where(out_t.key.in_(chunk))))
-    return out
 
 
 def _extra(app: App, due: Due) -> dict[str, Any]:
@@ -260,7 +243,7 @@ def queue_reminders(
     years = (current.start, current.next.start)
     queued: Counter[str] = Counter()
     unsent: list[str] = []
-    for batch in _chunks(candidates, BATCH):
+    for batch in q.chunks(candidates, BATCH):
         if should_stop():
             return queued, unsent, True
         done: Counter[str] = Counter()
@@ -344,7 +327,7 @@ def queue_digest(app: App, *, dry_run: bool = False, planned: int = 0) -> bool:
 
     key = digest_key(app.today)
     with app.ledger.transaction() as s:
-        if existing_keys(s, [key]):
+        if queued_keys(s, [key]):
             return False
         if planned == 0 and _reminders_queued_on(s, app.today) == 0:
             return False
@@ -380,7 +363,7 @@ def queue_yearly_report(app: App, *, dry_run: bool = False) -> dict[str, Any] | 
         return None
     key = report_key(ended)
     with app.ledger.transaction() as s:
-        if existing_keys(s, [key]):
+        if queued_keys(s, [key]):
             return None
         if not s.scalar(select(func.count()).select_from(RENEWAL).where(ren_t.school_year == ended.start)):
             return None  # nothing happened that year in this ledger
@@ -587,7 +570,7 @@ def _dry_run_rows(app: App, candidates: list[Candidate]) -> list[dict[str, Any]]
     current = SchoolYear.of(app.today)
     rows: list[dict[str, Any]] = []
     with app.ledger.read() as s:
-        for batch in _chunks(candidates, BATCH):
+        for batch in q.chunks(candidates, BATCH):
             look = Prefetched(s, district_ids=[c.district_id for c in batch], years=(current.start, current.next.start))
             for c in batch:
                 who = recipients(s, app, kind=c.due.kind, district_id=c.district_id, vendor_id=c.vendor_id, look=look)
