@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlmodel import col
 
 from apscn_tracker.errors import UserError
@@ -45,8 +45,9 @@ def connect(
                 s.scalars(select(col(District.id)).where(col(District.id).not_in(have)).order_by(col(District.id)))
             )
             if ids:
-                s.execute(
-                    insert(Connection),
+                q.insert_rows(
+                    s,
+                    q.table_of(Connection),
                     [
                         {
                             "district_id": i,
@@ -58,22 +59,10 @@ def connect(
                         for i in ids
                     ],
                 )
-                now = q.utcnow()
-                s.execute(
-                    insert(Event),
-                    [
-                        {
-                            "at": now,
-                            "effective_on": today,
-                            "kind": "connected",
-                            "district_id": i,
-                            "vendor_id": v.id,
-                            "actor": app.actor,
-                            "data": f'{{"method": "{method}"}}',
-                        }
-                        for i in ids
-                    ],
+                event = q.event_row(
+                    kind="connected", actor=app.actor, vendor_id=v.id, effective_on=today, data={"method": method}
                 )
+                q.insert_rows(s, q.table_of(Event), [{**event, "district_id": i} for i in ids])
             return {"vendor": v.name, "method": method, "connected": len(ids)}
         d = q.get_district(s, lea=lea or "")
         assert d.id is not None and v.id is not None  # rows read from the ledger have their ids
