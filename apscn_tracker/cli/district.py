@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from apscn_tracker.cli.common import JsonOpt, Progress, emit_json, make_app, print_table, warn
+from apscn_tracker.cli.common import JsonOpt, LeaArg, Progress, emit_json, make_app, print_table, warn
 
 sub = typer.Typer(help="Districts (LEAs) and their contacts.", no_args_is_help=True)
 
@@ -36,7 +36,7 @@ def list_(as_json: JsonOpt = False) -> None:
 
 
 @sub.command()
-def show(lea: Annotated[str, typer.Argument(help="7-digit LEA code.")], as_json: JsonOpt = False) -> None:
+def show(lea: LeaArg, as_json: JsonOpt = False) -> None:
     """Show one district: contacts and connections."""
     from apscn_tracker.services.districts import show_district
 
@@ -81,7 +81,7 @@ def add(
 
 @sub.command()
 def edit(
-    lea: Annotated[str, typer.Argument(help="7-digit LEA code.")],
+    lea: LeaArg,
     name: Annotated[str | None, typer.Option(help="New name.")] = None,
     county: Annotated[str | None, typer.Option(help="New county.")] = None,
     email: Annotated[list[str] | None, typer.Option("--email", help="Replace the contacts with these emails.")] = None,

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from apscn_tracker.cli.common import JsonOpt, TodayOpt, VendorOpt, YearOpt, emit_json, make_app, print_table
+from apscn_tracker.cli.common import JsonOpt, LeaArg, TodayOpt, VendorOpt, YearOpt, emit_json, make_app, print_table
 
 sub = typer.Typer(
     help="Emails waiting for delivery, sent, or failed: list, read, send now, send again.",
@@ -121,7 +121,7 @@ def retry(id: IdArg, as_json: JsonOpt = False) -> None:
 
 
 def request_form(
-    lea: Annotated[str, typer.Argument(help="7-digit LEA code.")],
+    lea: LeaArg,
     vendor: VendorOpt = "Xello",
     year: YearOpt = None,
     again: Annotated[

@@ -6,9 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from apscn_tracker.cli.common import JsonOpt, TodayOpt, VendorOpt, YearOpt, emit_json, make_app, parse_day
+from apscn_tracker.cli.common import JsonOpt, LeaArg, TodayOpt, VendorOpt, YearOpt, emit_json, make_app, parse_day
 
-LeaArg = Annotated[str, typer.Argument(help="7-digit LEA code.")]
 OnOpt = Annotated[str | None, typer.Option("--on", help="Date it happened (default: today).", show_default=False)]
 NoteOpt = Annotated[str | None, typer.Option("--note", help="A note kept in the history.")]
 

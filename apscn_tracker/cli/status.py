@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from apscn_tracker.cli.common import JsonOpt, TodayOpt, emit_json, make_app, print_table
+from apscn_tracker.cli.common import JsonOpt, LeaArg, TodayOpt, emit_json, make_app, print_table
 
 STYLES = {
     "status": {
@@ -66,7 +66,7 @@ def status(
     typer.echo("  ".join(f"{k}: {n}" for k, n in sorted(counts.items())))
 
 
-def history(lea: Annotated[str, typer.Argument(help="7-digit LEA code.")], as_json: JsonOpt = False) -> None:
+def history(lea: LeaArg, as_json: JsonOpt = False) -> None:
     """Everything that happened to a district, oldest first (append-only)."""
     from apscn_tracker.services.status import history as run
 
