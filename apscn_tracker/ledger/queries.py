@@ -131,10 +131,11 @@ def event_row(
     effective_on: date | None = None,
     note: str | None = None,
     data: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The values of one event row, for Core inserts (``insert_rows``) and for ``add_event``."""
+    """The values of one event row, for Core inserts (``insert_rows``) and for ``add_event``; ``at``: now."""
     return {
-        "at": utcnow(),
+        "at": at or utcnow(),
         "effective_on": effective_on,
         "kind": kind,
         "district_id": district_id,

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, select, update
 
 from apscn_tracker.domain.reminders import KINDS, Due, Snapshot, due_reminders
 from apscn_tracker.domain.schoolyear import SchoolYear
@@ -120,20 +120,20 @@ def rollover(app: App, *, dry_run: bool = False) -> int:
                 )
             }
             now = q.utcnow()
-            s.execute(
-                insert(EVENT),
+            q.insert_rows(
+                s,
+                EVENT,
                 [
-                    {
-                        "at": now,
-                        "effective_on": year.ends,
-                        "kind": "disconnected",
-                        "district_id": owners[cid][0],
-                        "vendor_id": owners[cid][1],
-                        "school_year": start,
-                        "actor": ACTOR,
-                        "note": f"annual June 30 disconnect of {year.label}",
-                        "data": None,
-                    }
+                    q.event_row(
+                        at=now,
+                        effective_on=year.ends,
+                        kind="disconnected",
+                        district_id=owners[cid][0],
+                        vendor_id=owners[cid][1],
+                        school_year=start,
+                        actor=ACTOR,
+                        note=f"annual June 30 disconnect of {year.label}",
+                    )
                     for cid in done
                 ],
             )
