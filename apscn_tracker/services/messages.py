@@ -638,6 +638,8 @@ def queue_request_form(
 ) -> dict[str, Any]:
     """Queue the pre-filled "APSCN: eSchoolPLUS API Request" email for a district (once per district, vendor
     and year unless ``again``), and return it with its text."""
+    from apscn_tracker.mail.outbox import find_by_key, row_dict
+
     now = datetime.now(UTC)
     with app.ledger.transaction() as s:
         d, v = _resolve(s, lea=lea, vendor=vendor)
@@ -657,7 +659,7 @@ def queue_request_form(
         key = f"request_form:{d.id}:{v.id}:{sy.start}"
         if again:
             key += f":{now:%Y%m%dT%H%M%S%f}"
-        existing = s.scalars(select(Outbox).where(col(Outbox.key) == key)).first()
+        existing = find_by_key(s, key=key)
         row = None
         if existing is None:
             row = queue_message(
@@ -690,8 +692,6 @@ def queue_request_form(
                 note=f"request_form to {row.to_addrs}",
                 data={"outbox_id": row.id, "kind": "request_form"},
             )
-        from apscn_tracker.mail.outbox import row_dict
-
         out = row_dict(row, lea=d.lea_code, vendor=v.name)
         out.update(queued=queued, district=d.name, text=row.body_text)
         return out
