@@ -12,18 +12,12 @@ OnOpt = Annotated[str | None, typer.Option("--on", help="Date it happened (defau
 NoteOpt = Annotated[str | None, typer.Option("--note", help="A note kept in the history.")]
 
 
-def _done(result: dict[str, Any], as_json: bool, what: str) -> None:
+def _done(r: dict[str, Any], as_json: bool, said: str) -> None:
+    """Print a recorded step: its JSON, or one line that ``said`` ends, filled in from the result."""
     if as_json:
-        emit_json(result)
-        return
-    line = f"{result['lea']} {result['vendor']} {result['school_year']}: {what}"
-    if what == "requested":
-        line += f" on {result['requested_on']}; APSCN should enable it by {result['expected_enabled_by']}"
-    elif what == "enabled":
-        line += f" on {result['enabled_on']} ({result['working_days_to_enable']} working days); {result['next_step']}"
-    elif what == "confirmed":
-        line += f" on {result['confirmed_on']}: details sent to the Onboarding Manager"
-    typer.echo(line)
+        emit_json(r)
+    else:
+        typer.echo(f"{r['lea']} {r['vendor']} {r['school_year']}: " + said.format_map(r))
 
 
 def connect(
@@ -71,11 +65,8 @@ def request(
     """Record that the district submitted "APSCN: eSchoolPLUS API Request" (--year next for an advance one)."""
     from apscn_tracker.services.renewals import record_request
 
-    _done(
-        record_request(make_app(today), lea=lea, vendor=vendor, year=year, on=parse_day(on, "--on"), note=note),
-        as_json,
-        "requested",
-    )
+    r = record_request(make_app(today), lea=lea, vendor=vendor, year=year, on=parse_day(on, "--on"), note=note)
+    _done(r, as_json, "requested on {requested_on}; APSCN should enable it by {expected_enabled_by}")
 
 
 def enable(
@@ -90,11 +81,8 @@ def enable(
     """Record that APSCN enabled the API connection."""
     from apscn_tracker.services.renewals import record_enabled
 
-    _done(
-        record_enabled(make_app(today), lea=lea, vendor=vendor, year=year, on=parse_day(on, "--on"), note=note),
-        as_json,
-        "enabled",
-    )
+    r = record_enabled(make_app(today), lea=lea, vendor=vendor, year=year, on=parse_day(on, "--on"), note=note)
+    _done(r, as_json, "enabled on {enabled_on} ({working_days_to_enable} working days); {next_step}")
 
 
 def confirm(
@@ -109,11 +97,8 @@ def confirm(
     """Record that the connection details were sent to the vendor's Onboarding Manager."""
     from apscn_tracker.services.renewals import record_confirmed
 
-    _done(
-        record_confirmed(make_app(today), lea=lea, vendor=vendor, year=year, on=parse_day(on, "--on"), note=note),
-        as_json,
-        "confirmed",
-    )
+    r = record_confirmed(make_app(today), lea=lea, vendor=vendor, year=year, on=parse_day(on, "--on"), note=note)
+    _done(r, as_json, "confirmed on {confirmed_on}: details sent to the Onboarding Manager")
 
 
 def correct(
