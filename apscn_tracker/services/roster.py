@@ -151,43 +151,23 @@ def apply_roster(
                     for lea, c in new_contacts
                 ],
             )
-        events = [
-            {
-                "at": now,
-                "kind": "district_added",
-                "district_id": ids[a["lea_code"]],
-                "actor": app.actor,
-                "note": f"from {origin}",
-                "data": None,
-            }
-            for a in added
-        ] + [
-            {
-                "at": now,
-                "kind": "district_edited",
-                "district_id": r["b_id"],
-                "actor": app.actor,
-                "note": f"from {origin}",
-                "data": f'{{"name": ["{_j(r["old"])}", "{_j(r["name"])}"]}}',
-            }
-            for r in renamed
+
+        def event(kind: str, district_id: int | None, note: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+            # every event of the import carries the same time as the rows it records
+            return {**q.event_row(kind=kind, actor=app.actor, district_id=district_id, note=note, data=data), "at": now}
+
+        added_event = event("district_added", None, f"from {origin}")
+        events = [{**added_event, "district_id": ids[a["lea_code"]]} for a in added]
+        events += [
+            event("district_edited", r["b_id"], f"from {origin}", {"name": [r["old"], r["name"]]}) for r in renamed
         ]
         events.append(
-            {
-                "at": now,
-                "kind": "roster_imported",
-                "district_id": None,
-                "actor": app.actor,
-                "note": f"{origin}: {summary['added']} added, {summary['updated']} updated, "
+            event(
+                "roster_imported",
+                None,
+                f"{origin}: {summary['added']} added, {summary['updated']} updated, "
                 f"{summary['contacts_added']} contacts added",
-                "data": None,
-            }
+            )
         )
         write(events_table, events)
     return summary
-
-
-def _j(text: str) -> str:
-    import json
-
-    return json.dumps(text)[1:-1]
