@@ -124,7 +124,19 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-_unit = threading.local()  # whether this thread is inside Ledger.transaction
+_unit = threading.local()  # whether this thread is inside Ledger.transaction or Ledger.writing
+
+
+@contextmanager
+def _one_unit() -> Iterator[None]:
+    """Mark this thread as inside a unit of work; refuse a second one opened inside it."""
+    if getattr(_unit, "open", False):
+        raise RuntimeError("a unit of work was opened inside another one; it would wait for its own lock")
+    _unit.open = True
+    try:
+        yield
+    finally:
+        _unit.open = False
 
 
 class Ledger:
@@ -146,27 +158,15 @@ class Ledger:
         for the lock its own thread holds: that is refused at once (a bug), rather than after the timeout."""
         from sqlmodel import Session
 
-        if getattr(_unit, "open", False):
-            raise RuntimeError("a unit of work was opened inside another one; it would wait for its own lock")
-        _unit.open = True
-        try:
-            with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                yield session
-        finally:
-            _unit.open = False
+        with _one_unit(), Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
         """``transaction``, as a SQLAlchemy Core connection: the same lock, commit and rollback, without an ORM
         session, for the small writes the delivery loop makes once per message."""
-        if getattr(_unit, "open", False):
-            raise RuntimeError("a unit of work was opened inside another one; it would wait for its own lock")
-        _unit.open = True
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        finally:
-            _unit.open = False
+        with _one_unit(), self.engine.begin() as conn:
+            yield conn
 
     @contextmanager
     def read(self) -> Iterator[Session]:
