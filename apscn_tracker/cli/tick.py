@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from apscn_tracker.cli.common import JsonOpt, TodayOpt, emit_json, parse_day
+from apscn_tracker.cli.common import JsonOpt, TodayOpt, emit_json, make_app
 
 
 def tick(
@@ -22,14 +22,10 @@ def tick(
     latest due reminder only. Exit code 1 when delivery could not start (a mail configuration problem);
     a mail server that is down is retried later with exit code 0, and `apscn doctor` flags what waits too long.
     """
-    from apscn_tracker.config import local_today
-    from apscn_tracker.services.app import App
     from apscn_tracker.services.tick import summary_line
     from apscn_tracker.services.tick import tick as run
 
-    ctx = App.from_env()
-    ctx.today = parse_day(today, "--today") or local_today(ctx.settings)
-    result = run(ctx, dry_run=dry_run)
+    result = run(make_app(today), dry_run=dry_run)
     if as_json:
         emit_json(result)
     else:
