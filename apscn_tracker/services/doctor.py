@@ -141,12 +141,12 @@ def tick_check(app: App, now: datetime) -> Check:
 
 def outbox_checks(app: App, now: datetime) -> list[Check]:
     from apscn_tracker.ledger.models import Outbox
-
-    table: Any = getattr(Outbox, "__table__")  # noqa: B009  (Core columns: plain SQL expressions)
-    box = table.c
+    from apscn_tracker.ledger.queries import table_of
     from apscn_tracker.mail.delivery import CLAIM_TIMEOUT
     from apscn_tracker.mail.outbox import counts
 
+    table = table_of(Outbox)
+    box = table.c
     checks: list[Check] = []
     with app.ledger.transaction() as s:
         by_status = counts(s)
