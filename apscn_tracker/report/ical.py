@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import quote
 
@@ -55,7 +55,6 @@ class CalEvent:
     categories: tuple[str, ...] = ()
     sequence: int = 0
     alarms: tuple[timedelta, ...] = (WEEK_BEFORE, DAY_BEFORE)
-    lea: str | None = field(default=None, compare=False)
 
 
 def uid_part(text: str) -> str:
@@ -120,7 +119,6 @@ def deadline_events(
                 categories=("APSCN", "Expected enable"),
                 sequence=max(0, p.revisions - 1),
                 alarms=(ON_THE_DAY,),
-                lea=p.lea,
             )
         )
     events.sort(key=lambda e: (e.day, e.uid))
