@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
@@ -17,6 +18,11 @@ IdArg = Annotated[int, typer.Argument(help="Message number (the id column of `ap
 LimitOpt = Annotated[int | None, typer.Option("--limit", help="At most this many messages.", min=1, show_default=False)]
 
 _STATUS_STYLES = {"status": {"pending": "yellow", "sending": "cyan", "sent": "green", "failed": "red"}}
+
+
+def _addressed(to: Sequence[str], cc: Sequence[str], subject: str) -> list[str]:
+    """The To, Cc (when there is one) and Subject lines of an email."""
+    return [f"To: {', '.join(to)}", *([f"Cc: {', '.join(cc)}"] if cc else []), f"Subject: {subject}"]
 
 
 @sub.command("list")
@@ -77,11 +83,10 @@ def show(
         return
     lines = [
         f"Message {m['id']}: {m['kind']}, {m['status']} after {m['attempts']} tr{'y' if m['attempts'] == 1 else 'ies'}",
-        f"To: {', '.join(m['to'])}",
+        *_addressed(m["to"], m["cc"], m["subject"]),
+        f"Message-ID: {m['message_id']}",
+        f"Queued: {m['created_at']}",
     ]
-    if m["cc"]:
-        lines.append(f"Cc: {', '.join(m['cc'])}")
-    lines += [f"Subject: {m['subject']}", f"Message-ID: {m['message_id']}", f"Queued: {m['created_at']}"]
     if m["sent_at"]:
         lines.append(f"Sent: {m['sent_at']}")
     if m["next_attempt_at"]:
@@ -140,11 +145,7 @@ def request_form(
     if as_json:
         emit_json(r)
         return
-    head = [f"To: {', '.join(r['to'])}"]
-    if r["cc"]:
-        head.append(f"Cc: {', '.join(r['cc'])}")
-    head.append(f"Subject: {r['subject']}")
-    typer.echo("\n".join(head) + "\n")
+    typer.echo("\n".join(_addressed(r["to"], r["cc"], r["subject"])) + "\n")
     typer.echo(r["text"])
     if r["queued"]:
         typer.echo(f"queued as message {r['id']}; `apscn outbox send` delivers it now", err=True)
@@ -179,11 +180,8 @@ def preview(
     if as_json:
         emit_json({"to": list(p.to), "cc": list(p.cc), "subject": p.subject, "text": p.text, "html": p.html})
         return
-    head = [f"To: {', '.join(p.to) or '(nobody: no contact and no coordinator_email)'}"]
-    if p.cc:
-        head.append(f"Cc: {', '.join(p.cc)}")
-    head.append(f"Subject: {p.subject}")
-    typer.echo("\n".join(head) + "\n")
+    to = p.to or ["(nobody: no contact and no coordinator_email)"]
+    typer.echo("\n".join(_addressed(to, p.cc, p.subject)) + "\n")
     typer.echo(p.html if html else p.text, nl=False)
 
 
