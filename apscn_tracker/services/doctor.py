@@ -148,7 +148,7 @@ def outbox_checks(app: App, now: datetime) -> list[Check]:
     table = table_of(Outbox)
     box = table.c
     checks: list[Check] = []
-    with app.ledger.transaction() as s:
+    with app.ledger.read() as s:
         by_status = counts(s)
         failed = s.execute(
             select(box.id, box.kind, box.to_addrs, box.last_error)
@@ -220,7 +220,7 @@ def outbox_checks(app: App, now: datetime) -> list[Check]:
 def contact_check(app: App) -> Check:
     from apscn_tracker.services.messages import districts_without_contact
 
-    with app.ledger.transaction() as s:
+    with app.ledger.read() as s:
         found = districts_without_contact(s)
     if not found:
         return Check("contacts", OK, "every district with a connection has a contact")
