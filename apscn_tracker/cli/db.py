@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated
 
@@ -24,11 +25,8 @@ def backup(
     On PostgreSQL, says how to use pg_dump instead."""
     from apscn_tracker.services.db import backup as run
 
-    ctx = make_app()
-    try:
+    with closing(make_app()) as ctx:
         result = run(ctx, dest=file, force=force)
-    finally:
-        ctx.close()
     if as_json:
         emit_json(result)
         return
@@ -45,11 +43,8 @@ def check(as_json: JsonOpt = False) -> None:
     compared, the outbox, file permissions. Reads only. Exit code 1 when a problem is found."""
     from apscn_tracker.services.db import check as run
 
-    ctx = make_app()
-    try:
+    with closing(make_app()) as ctx:
         result = run(ctx)
-    finally:
-        ctx.close()
     print_checks(
         result, marks=_MARK, ok="the ledger is sound", bad="the ledger has problems (see !! above)", as_json=as_json
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import typer
 
-from apscn_tracker.cli.common import JsonOpt, print_checks
+from apscn_tracker.cli.common import JsonOpt, make_app, print_checks
 
 _MARK = {"ok": "ok", "info": "--", "attention": "!!"}
 
@@ -14,17 +16,14 @@ def doctor(as_json: JsonOpt = False) -> None:
     a contact, configuration problems. Exit code 1 when something needs attention (for cron or monitoring)."""
     from apscn_tracker.config import ConfigError
     from apscn_tracker.services import doctor as svc
-    from apscn_tracker.services.app import App
 
     try:
-        ctx = App.from_env()
+        ctx = make_app()
     except ConfigError as exc:
         result = svc.config_failure(exc)
     else:
-        try:
+        with closing(ctx):
             result = svc.doctor(ctx)
-        finally:
-            ctx.close()
     print_checks(result, marks=_MARK, ok="all good", bad="something needs attention (see !! above)", as_json=as_json)
 
 
