@@ -221,11 +221,12 @@ def _guard(name: str, fn: Any, s: Any, *args: Any) -> Check:
 
 def _migrations(ledger: Any) -> tuple[Check, bool]:
     """The check, and whether the tables are ones this code knows (so the data checks can run)."""
-    from alembic.script import ScriptDirectory
+    from alembic.script import Script, ScriptDirectory
 
     from apscn_tracker.ledger.db import HEAD, MIGRATIONS, current_revision
 
-    heads = ScriptDirectory(str(MIGRATIONS)).get_heads()
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    heads = scripts.get_heads()
     newest = heads[0] if len(heads) == 1 else None
     current = current_revision(ledger.engine)
     if newest is None:
@@ -239,9 +240,7 @@ def _migrations(ledger: Any) -> tuple[Check, bool]:
         return Check("migrations", PROBLEM, "this database has no ledger tables; `apscn init` creates them"), False
     if current == newest:
         return Check("migrations", OK, f"at the newest revision ({current})"), True
-    from alembic.script import Script
-
-    known = {s.revision for s in ScriptDirectory(str(MIGRATIONS)).walk_revisions() if isinstance(s, Script)}
+    known = {s.revision for s in scripts.walk_revisions() if isinstance(s, Script)}
     if current not in known:
         message = (
             f"revision {current} is unknown to this version of apscn-tracker (newest {newest}): "
