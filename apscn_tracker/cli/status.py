@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated
 
 import typer
@@ -60,9 +61,7 @@ def status(
         title=f"APSCN API renewals on {ctx.today}",
         styles=STYLES,
     )
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    counts = Counter(r["status"] for r in rows)
     typer.echo("  ".join(f"{k}: {n}" for k, n in sorted(counts.items())))
 
 
