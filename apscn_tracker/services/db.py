@@ -23,7 +23,7 @@ import sqlite3
 import stat
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -381,12 +381,9 @@ def _iso(value: Any) -> str:
 def _outbox(s: Any, now: datetime) -> Check:
     from apscn_tracker.ledger.models import Event, Outbox
     from apscn_tracker.ledger.queries import table_of
+    from apscn_tracker.mail.delivery import CLAIM_TIMEOUT
 
     ob, ev = table_of(Outbox).c, table_of(Event).c
-    try:
-        from apscn_tracker.mail.delivery import CLAIM_TIMEOUT
-    except ImportError:  # pragma: no cover - delivery arrives with the mail feature
-        CLAIM_TIMEOUT = timedelta(minutes=10)  # noqa: N806
     problems: list[str] = []
     warnings: list[str] = []
     by_status = dict(s.execute(select(ob.status, func.count()).group_by(ob.status)).all())
