@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from apscn_tracker.domain.reminders import KINDS as REMINDER_KINDS
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.ledger.models import Connection, Contact, District, Outbox, Renewal, Vendor
 from apscn_tracker.ledger.queries import table_of
@@ -25,9 +26,6 @@ outbox = table_of(Outbox).c
 contact = table_of(Contact).c
 
 
-REMINDER_KINDS = ("renewal_reminder", "lapsed_notice", "activation_overdue", "send_details_reminder")
-"""Outbox kinds counted as reminders (DESIGN.md, reminder rules); on-demand messages and digests are not."""
-
 _BATCH = 2000
 
 
@@ -35,6 +33,7 @@ def report_statement(year: SchoolYear, *, district_id: int | None = None, vendor
     """The select behind :func:`load_rows` (exposed for tests and for ``EXPLAIN``)."""
     reminders = (
         select(outbox.district_id, outbox.vendor_id, func.count().label("n"))
+        # the reminder rules' kinds: on-demand messages and digests are no reminders
         .where(outbox.status == "sent", outbox.school_year == year.start, outbox.kind.in_(REMINDER_KINDS))
         .group_by(outbox.district_id, outbox.vendor_id)
         .subquery("reminders")
