@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
@@ -14,6 +14,8 @@ STEP_OF_EVENT = {
     "confirmed": "confirmed_on",
     "disconnected": "disconnected_on",
 }
+EVENT_KINDS = (*STEP_OF_EVENT, "corrected")
+"""The event kinds ``fold`` reads."""
 
 
 @dataclass
@@ -25,13 +27,12 @@ class RenewalDates:
     disconnected_on: date | None = None
 
     def as_tuple(self) -> tuple[date | None, ...]:
-        return (
-            self.requested_on,
-            self.expected_enabled_by,
-            self.enabled_on,
-            self.confirmed_on,
-            self.disconnected_on,
-        )
+        """The dates in ``DATE_FIELDS`` order."""
+        return tuple(getattr(self, name) for name in DATE_FIELDS)
+
+
+DATE_FIELDS = tuple(f.name for f in fields(RenewalDates))
+"""The renewal's date columns, as ``RenewalDates`` (and the ``renewal`` table) name them."""
 
 
 def _d(value: Any) -> date | None:

@@ -34,8 +34,6 @@ from apscn_tracker.services.app import App
 
 OK, WARNING, PROBLEM = "ok", "warning", "problem"
 LISTED = 20  # details listed per check
-RENEWAL_EVENTS = ("requested", "enabled", "confirmed", "disconnected", "corrected")
-DATE_FIELDS = ("requested_on", "expected_enabled_by", "enabled_on", "confirmed_on", "disconnected_on")
 
 
 @dataclass
@@ -298,7 +296,7 @@ def _append_only(s: Any, dialect: str) -> Check:
 
 def _projection(s: Any) -> Check:
     """Fold the events of every renewal and compare with its row: one query for the events, one for the rows."""
-    from apscn_tracker.domain.projection import fold
+    from apscn_tracker.domain.projection import DATE_FIELDS, EVENT_KINDS, fold
     from apscn_tracker.domain.schoolyear import SchoolYear
     from apscn_tracker.ledger.models import Connection, District, Event, Renewal, Vendor
     from apscn_tracker.ledger.queries import table_of
@@ -310,7 +308,7 @@ def _projection(s: Any) -> Check:
     stmt = (
         select(ev.id, ev.district_id, ev.vendor_id, ev.school_year, ev.kind, ev.effective_on, ev.data)
         .where(
-            ev.kind.in_(RENEWAL_EVENTS),
+            ev.kind.in_(EVENT_KINDS),
             ev.district_id.is_not(None),
             ev.vendor_id.is_not(None),
             ev.school_year.is_not(None),
