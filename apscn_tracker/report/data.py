@@ -29,7 +29,7 @@ contact = table_of(Contact).c
 _BATCH = 2000
 
 
-def report_statement(year: SchoolYear, *, district_id: int | None = None, vendor_id: int | None = None):
+def report_statement(year: SchoolYear):
     """The select behind :func:`load_rows` (exposed for tests and for ``EXPLAIN``)."""
     reminders = (
         select(outbox.district_id, outbox.vendor_id, func.count().label("n"))
@@ -70,18 +70,12 @@ def report_statement(year: SchoolYear, *, district_id: int | None = None, vendor
         .where(or_(ren.requested_on.is_not(None), existed))
         .order_by(dist.lea_code, vend.name)
     )
-    if district_id is not None:
-        stmt = stmt.where(conn.district_id == district_id)
-    if vendor_id is not None:
-        stmt = stmt.where(conn.vendor_id == vendor_id)
     return stmt
 
 
-def iter_rows(
-    session: Session, year: SchoolYear, *, district_id: int | None = None, vendor_id: int | None = None
-) -> Iterator[ReportRow]:
+def iter_rows(session: Session, year: SchoolYear) -> Iterator[ReportRow]:
     """The year's rows, streamed from the database in batches (Core rows: no ORM identity map to fill)."""
-    stmt = report_statement(year, district_id=district_id, vendor_id=vendor_id)
+    stmt = report_statement(year)
     result = session.connection().execute(stmt.execution_options(yield_per=_BATCH))
     for lea, name, county, vendor, method, req, exp, ena, conf, sent, has_contact in result:
         yield ReportRow(
@@ -99,12 +93,5 @@ def iter_rows(
         )
 
 
-def load_rows(
-    session: Session, year: SchoolYear, *, district_id: int | None = None, vendor_id: int | None = None
-) -> list[ReportRow]:
-    return list(iter_rows(session, year, district_id=district_id, vendor_id=vendor_id))
-
-
-def years_on_record(session: Session) -> list[SchoolYear]:
-    """Every school year with a renewal row, oldest first."""
-    return [SchoolYear(y) for y in session.scalars(select(ren.school_year).distinct().order_by(ren.school_year))]
+def load_rows(session: Session, year: SchoolYear) -> list[ReportRow]:
+    return list(iter_rows(session, year))
