@@ -231,6 +231,17 @@ def record_confirmed(
         return _result(d, v, sy, r)
 
 
+_STEP_FIELDS = tuple(FIELD_OF_STEP.values())  # requested_on, enabled_on, confirmed_on: in the order they happen
+
+
+def _neighbours(r: Renewal, field: str) -> tuple[date | None, date | None]:
+    """The dates of the steps just before and just after ``field`` (None at either end or not taken)."""
+    i = _STEP_FIELDS.index(field)
+    before = getattr(r, _STEP_FIELDS[i - 1]) if i > 0 else None
+    after = getattr(r, _STEP_FIELDS[i + 1]) if i + 1 < len(_STEP_FIELDS) else None
+    return before, after
+
+
 def correct(
     app: App,
     *,
@@ -264,7 +275,7 @@ def correct(
         data: dict[str, Any]
         if undo is not None:
             field = FIELD_OF_STEP[undo]
-            later = {"requested_on": r.enabled_on, "enabled_on": r.confirmed_on, "confirmed_on": None}[field]
+            _, later = _neighbours(r, field)
             if getattr(r, field) is None:
                 raise UserError(f"{d.lea_code} {v.name} {sy} has no {undo} step to undo")
             if later is not None:
@@ -276,17 +287,16 @@ def correct(
         else:
             field, new = next(iter(given.items()))
             _check_day(new, app.today, field.replace("_on", ""))
-            old = getattr(r, field)
+            old, what = getattr(r, field), field.replace("_", " ")
             if old is None:
-                raise UserError(f"{d.lea_code} {v.name} {sy} has no {field.replace('_', ' ')} to correct")
+                raise UserError(f"{d.lea_code} {v.name} {sy} has no {what} to correct")
             if new == old:
-                raise UserError(f"{field.replace('_', ' ')} is already {old}")
-            after = {"requested_on": r.enabled_on, "enabled_on": r.confirmed_on, "confirmed_on": None}[field]
-            before = {"requested_on": None, "enabled_on": r.requested_on, "confirmed_on": r.enabled_on}[field]
+                raise UserError(f"{what} is already {old}")
+            before, after = _neighbours(r, field)
             if before is not None and new < before:
-                raise UserError(f"{field.replace('_', ' ')} {new} would be before the previous step ({before})")
+                raise UserError(f"{what} {new} would be before the previous step ({before})")
             if after is not None and new > after:
-                raise UserError(f"{field.replace('_', ' ')} {new} would be after the next step ({after})")
+                raise UserError(f"{what} {new} would be after the next step ({after})")
             if new > sy.ends:
                 raise UserError(f"{new} is after the end of {sy}")
             data = {"field": field, "old": old.isoformat(), "new": new.isoformat()}
