@@ -155,13 +155,21 @@ def _derive(
     return out
 
 
+def _requested_before(api: list[_Derived], year: SchoolYear) -> int:
+    return sum(1 for x in api if x.row.requested_on is not None and x.row.requested_on < year.begins)
+
+
+def _sorted_working_days(api: list[_Derived]) -> list[int]:
+    return sorted(x.working_days for x in api if x.working_days is not None)
+
+
 def _summary(items: list[_Derived], year: SchoolYear, as_of: date, cal: StateCalendar) -> dict[str, Any]:
     api = [x for x in items if x.row.method == "api"]
     n_api = len(api)
     by_status = Counter(x.status.value for x in items)
-    req_before = sum(1 for x in api if x.row.requested_on is not None and x.row.requested_on < year.begins)
+    req_before = _requested_before(api, year)
     ena_before = sum(1 for x in api if x.row.enabled_on is not None and x.row.enabled_on < year.begins)
-    wds = sorted(x.working_days for x in api if x.working_days is not None)
+    wds = _sorted_working_days(api)
     overdue: list[dict[str, Any]] = []
     for x in api:
         if x.status is Status.OVERDUE or x.late:
@@ -233,8 +241,8 @@ def _by_vendor(items: list[_Derived], year: SchoolYear) -> list[dict[str, Any]]:
     for vendor in sorted(groups, key=str.lower):
         xs = groups[vendor]
         api = [x for x in xs if x.row.method == "api"]
-        wds = sorted(x.working_days for x in api if x.working_days is not None)
-        req_before = sum(1 for x in api if x.row.requested_on is not None and x.row.requested_on < year.begins)
+        wds = _sorted_working_days(api)
+        req_before = _requested_before(api, year)
         out.append(
             {
                 "vendor": vendor,
@@ -324,6 +332,15 @@ def _comparison(current: dict[str, Any], previous: dict[str, Any], year: SchoolY
     }
 
 
+def _summarise(
+    rows: Iterable[ReportRow], year: SchoolYear, today: date, cal: StateCalendar, window: int
+) -> tuple[list[_Derived], dict[str, Any]]:
+    """The year's derived rows and summary, statuses taken on its as-of day."""
+    as_of = min(today, year.ends)
+    items = _derive(rows, year, today, as_of, cal, window)
+    return items, _summary(items, year, as_of, cal)
+
+
 def compute_report(
     rows: Iterable[ReportRow],
     *,
@@ -334,22 +351,19 @@ def compute_report(
     window: int = ACTIVATION_WORKING_DAYS,
 ) -> dict[str, Any]:
     """The whole report as JSON-ready data: ``summary``, ``by_vendor``, ``charts``, ``rows``, ``comparison``."""
-    as_of = min(today, year.ends)
-    items = _derive(rows, year, today, as_of, calendar, window)
-    summary = _summary(items, year, as_of, calendar)
+    items, summary = _summarise(rows, year, today, calendar, window)
     comparison = None
     if previous_rows is not None:
         prev_rows = list(previous_rows)
         if any(r.requested_on is not None for r in prev_rows):
-            py = year.previous
-            prev_items = _derive(prev_rows, py, today, min(today, py.ends), calendar, window)
-            comparison = _comparison(summary, _summary(prev_items, py, min(today, py.ends), calendar), year, today)
+            _, prev_summary = _summarise(prev_rows, year.previous, today, calendar, window)
+            comparison = _comparison(summary, prev_summary, year, today)
     return {
         "school_year": year.label,
         "begins": year.begins.isoformat(),
         "ends": year.ends.isoformat(),
         "report_date": today.isoformat(),
-        "as_of": as_of.isoformat(),
+        "as_of": min(today, year.ends).isoformat(),
         "complete": today > year.ends,
         "window_working_days": window,
         "summary": summary,
