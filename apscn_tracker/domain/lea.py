@@ -34,3 +34,12 @@ def normalize_lea(text: str) -> tuple[str, list[str]]:
             f"LEA {code}: school part {code[4:]} is neither 000 (district) nor 700 (charter); check the code"
         )
     return code, warnings
+
+
+def lookup_code(text: str) -> str:
+    """The code a lookup by LEA searches for: the normalized code, or the text as typed when it is not a valid
+    one (the lookup then finds nothing and says so, with its suggestions)."""
+    try:
+        return normalize_lea(text)[0]
+    except LeaError:
+        return text.strip()

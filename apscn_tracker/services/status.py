@@ -74,13 +74,9 @@ def status_statement(year: SchoolYear, *, district_id: int | None = None, vendor
 
 
 def _district_id(app: App, conn: Any, lea: str) -> int:
-    from apscn_tracker.domain.lea import LeaError, normalize_lea
+    from apscn_tracker.domain.lea import lookup_code
 
-    try:
-        code, _ = normalize_lea(lea)
-    except LeaError:
-        code = lea.strip()
-    found = conn.scalar(select(t.district.c.id).where(t.district.c.lea_code == code))
+    found = conn.scalar(select(t.district.c.id).where(t.district.c.lea_code == lookup_code(lea)))
     if found is None:
         _not_found(app, lea=lea)
     return found
