@@ -24,19 +24,14 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def resolve_years(app: App, year: str | None, conn: Any = None) -> list[SchoolYear]:
+def resolve_years(app: App, year: str | None, conn: Any) -> list[SchoolYear]:
     current = SchoolYear.of(app.today)
     if year is None or year == "current":
         return [current]
     if year == "next":
         return [current.next]
     if year == "all":
-        stmt = select(t.renewal.c.school_year).distinct()
-        if conn is None:
-            with app.ledger.reading() as c:
-                starts = set(c.scalars(stmt))
-        else:
-            starts = set(conn.scalars(stmt))
+        starts = set(conn.scalars(select(t.renewal.c.school_year).distinct()))
         return [SchoolYear(y) for y in sorted(starts | {current.start})]
     try:
         return [SchoolYear.parse(year)]
