@@ -195,6 +195,11 @@ def _bars(
     return "".join(parts)
 
 
+def _month_day(d: date) -> str:
+    """The month's abbreviation and the day without a leading zero: Jun 9, not Jun 09."""
+    return f"{d.strftime('%b')} {d.day}"
+
+
 def weeks_chart(weeks: list[dict[str, Any]], *, school_year_begins: date | None = None) -> str:
     """Bars: renewals enabled per week (weeks start on Monday). ``weeks``: [{"week_of": ISO date, "count"}]."""
     title = "Renewals enabled per week"
@@ -202,18 +207,15 @@ def weeks_chart(weeks: list[dict[str, Any]], *, school_year_begins: date | None 
         return _empty(1080, 90, title, "No renewal was enabled this school year", "chart-weeks")
     days = [date.fromisoformat(w["week_of"]) for w in weeks]
     values = [int(w["count"]) for w in weeks]
-    # Label the first week of each month (and the first bar), so long ranges stay legible.
     labels: list[str | None] = []
-    seen: set[tuple[int, int]] = set()
-    for i, d in enumerate(days):
-        key = (d.year, d.month)
-        if i == 0 or (key not in seen and d.day <= 7):
-            labels.append(d.strftime("%b %d").replace(" 0", " "))
-        else:
-            labels.append(None)
-        seen.add(key)
     if len(days) <= 12:
-        labels = [d.strftime("%b %d").replace(" 0", " ") for d in days]
+        labels = [_month_day(d) for d in days]
+    else:  # the first week of each month (and the first bar), so long ranges stay legible
+        seen: set[tuple[int, int]] = set()
+        for i, d in enumerate(days):
+            key = (d.year, d.month)
+            labels.append(_month_day(d) if i == 0 or (key not in seen and d.day <= 7) else None)
+            seen.add(key)
     marker = None
     if school_year_begins is not None and days[0] <= school_year_begins <= days[-1]:
         idx = (school_year_begins - days[0]).days / 7
@@ -222,7 +224,7 @@ def weeks_chart(weeks: list[dict[str, Any]], *, school_year_begins: date | None 
     return _bars(
         values,
         labels,
-        [f"week of {d.strftime('%b')} {d.day}, {d.year}" for d in days],
+        [f"week of {_month_day(d)}, {d.year}" for d in days],
         title=title,
         desc=desc,
         css_class="chart-weeks",
