@@ -168,11 +168,14 @@ def _chart_svgs(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _generate(template: str, report: dict[str, Any], template_dirs: Sequence[Path], **context: Any) -> Iterator[str]:
+    title = f"APSCN API renewals {report['school_year']}"
+    return environment(template_dirs).get_template(template).generate(r=report, title=title, **context)
+
+
 def iter_html(report: dict[str, Any], *, template_dirs: Sequence[Path]) -> Iterator[str]:
     """One self-contained page: inline CSS and SVG, no script, nothing fetched."""
-    env = environment(template_dirs)
-    title = f"APSCN API renewals {report['school_year']}"
-    return env.get_template(HTML_TEMPLATE).generate(r=report, svg=_chart_svgs(report), title=title)
+    return _generate(HTML_TEMPLATE, report, template_dirs, svg=_chart_svgs(report))
 
 
 def render_html(report: dict[str, Any], *, template_dirs: Sequence[Path]) -> str:
@@ -180,9 +183,7 @@ def render_html(report: dict[str, Any], *, template_dirs: Sequence[Path]) -> str
 
 
 def iter_markdown(report: dict[str, Any], *, template_dirs: Sequence[Path]) -> Iterator[str]:
-    env = environment(template_dirs)
-    title = f"APSCN API renewals {report['school_year']}"
-    return env.get_template(MARKDOWN_TEMPLATE).generate(r=report, title=title)
+    return _generate(MARKDOWN_TEMPLATE, report, template_dirs)
 
 
 def render_markdown(report: dict[str, Any], *, template_dirs: Sequence[Path]) -> str:
