@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscn_tracker.config import ConfigError, Settings
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
 log = logging.getLogger("apscn_tracker.scheduler")
+T = TypeVar("T")
 
 DAILY_TICK = "daily-tick"
 DELIVERY = "delivery"
@@ -279,29 +280,34 @@ class Runner:
             self.on_lock_lost()
         return False
 
-    def run_tick(self) -> dict[str, Any] | None:
+    def _job(self, work: Callable[[Any], T], failed: Callable[[Any], str]) -> T | None:
+        """``work(app)`` on a fresh App, unless stopping or the lock is lost. A failure is logged (``failed(app)``
+        says what failed) and returns None: it never reaches the scheduler, the next run tries again."""
         if self.stop.is_set() or not self._lock_ok():
             return None
-        from apscn_tracker.services.tick import tick
-
         app = self._app()
         try:
-            result = tick(app, should_stop=self.stop.is_set)
-            self.ticks += 1
-            return result
+            return work(app)
         except Exception as exc:
-            _log_failure(f"tick {app.today} failed; the next run will catch up", exc)
+            _log_failure(failed(app), exc)
             return None
         finally:
             app.close()
 
+    def run_tick(self) -> dict[str, Any] | None:
+        from apscn_tracker.services.tick import tick
+
+        def work(app: Any) -> dict[str, Any]:
+            result = tick(app, should_stop=self.stop.is_set)
+            self.ticks += 1
+            return result
+
+        return self._job(work, lambda app: f"tick {app.today} failed; the next run will catch up")
+
     def run_delivery(self) -> dict[str, int] | None:
-        if self.stop.is_set() or not self._lock_ok():
-            return None
         from apscn_tracker.services.tick import deliver
 
-        app = self._app()
-        try:
+        def work(app: Any) -> dict[str, int]:
             result = deliver(app, should_stop=self.stop.is_set)
             if any(result.values()):
                 log.info(
@@ -311,11 +317,8 @@ class Runner:
                     result.get("retrying", 0),
                 )
             return result
-        except Exception as exc:
-            _log_failure(f"delivery failed; trying again in {DELIVERY_EVERY_MINUTES} minutes", exc)
-            return None
-        finally:
-            app.close()
+
+        return self._job(work, lambda app: f"delivery failed; trying again in {DELIVERY_EVERY_MINUTES} minutes")
 
     def ticked_today(self) -> bool:
         """Whether a tick for today finished (the heartbeat)."""
