@@ -443,7 +443,7 @@ def _finish_heartbeat(app: App, run_id: int, *, ok: bool, counts: dict[str, Any]
 
 def last_tick(app: App, *, ok_only: bool = False) -> dict[str, Any] | None:
     """The latest heartbeat row (the latest finished one with ``ok_only``)."""
-    with app.ledger.transaction() as s:
+    with app.ledger.read() as s:  # a read: no write lock, no wait behind a running tick
         stmt = select(TickRun).order_by(run_t.id.desc()).limit(1)
         if ok_only:
             stmt = stmt.where(run_t.ok.is_(True))
