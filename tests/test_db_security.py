@@ -9,7 +9,6 @@ import json
 import os
 import stat
 import subprocess
-import sys
 from datetime import date
 
 import pytest
@@ -18,20 +17,13 @@ from sqlalchemy import create_engine, select, text
 from apscn_tracker.ledger.models import Contact, Outbox
 from apscn_tracker.services import districts
 from apscn_tracker.services.setup import init
-from tests.test_faults_support import write_config
+from tests.test_faults_support import run_apscn_on, write_config
 
 TODAY = date(2026, 7, 8)
 
 
 def apscn(*args: str, umask: int | None = None, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "apscn_tracker", *args],
-        env={**os.environ, "APSCN_TODAY": TODAY.isoformat(), **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=(lambda: os.umask(umask)) if umask is not None else None,
-    )
+    return run_apscn_on(TODAY, *args, preexec_fn=(lambda: os.umask(umask)) if umask is not None else None, **env)
 
 
 def rename(url: str, lea: str, name: str) -> None:

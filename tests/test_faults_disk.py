@@ -24,7 +24,7 @@ import pytest
 from apscn_tracker.services import connections, districts
 from apscn_tracker.services.setup import init
 from tests.ledger_snapshot import snapshot
-from tests.test_faults_support import ledger_check, outbox_rows, run_apscn, write_config
+from tests.test_faults_support import ledger_check, outbox_rows, run_apscn_on, write_config
 
 pytestmark = pytest.mark.sqlite_only  # on PostgreSQL the server owns the disk
 TODAY = date(2026, 7, 8)
@@ -58,14 +58,7 @@ def can_drop_root_override() -> bool:
 
 
 def apscn(*args: str, preexec: Callable[[], None] | None = None, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "apscn_tracker", *args],
-        env={**os.environ, "APSCN_TODAY": TODAY.isoformat(), **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=preexec,
-    )
+    return run_apscn_on(TODAY, *args, preexec_fn=preexec, **env)
 
 
 def one_line(result: subprocess.CompletedProcess) -> str:
@@ -213,7 +206,7 @@ def test_a_read_only_outbox_folder_keeps_every_message_queued_and_leaves_no_part
     assert rows and {status for _, _, status, _ in rows} == {"pending"}
     assert list(outbox.iterdir()) == []  # no half-written .eml, no temporary file
     ledger_check(ledger)
-    sent = run_apscn(["outbox", "send"], {**os.environ, "APSCN_TODAY": TODAY.isoformat()}, at=LATER)
+    sent = run_apscn_on(TODAY, "outbox", "send", at=LATER)
     assert sent.returncode == 0, sent.stderr
     assert {status for _, _, status, _ in outbox_rows(ledger)} == {"sent"}
     emls = sorted(outbox.glob("*.eml"))

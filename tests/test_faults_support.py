@@ -184,6 +184,13 @@ def run_apscn(
     return subprocess.run(apscn_argv(args, at), env=env, capture_output=True, text=True, timeout=timeout, **kw)
 
 
+def run_apscn_on(
+    today: date, *args: str, at: datetime | None = None, preexec_fn: Callable[[], None] | None = None, **env: str
+) -> subprocess.CompletedProcess:
+    """``apscn ARGS`` in a new process whose APSCN_TODAY is ``today``, with ``env`` added to this process's."""
+    return run_apscn(list(args), {**os.environ, "APSCN_TODAY": today.isoformat(), **env}, at=at, preexec_fn=preexec_fn)
+
+
 def smtp_env(port: int, today: date | None = None) -> dict[str, str]:
     env = {
         **os.environ,
