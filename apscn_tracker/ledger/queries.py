@@ -76,14 +76,24 @@ def _suggest(word: str, choices: list[str]) -> str:
     return f" Did you mean {' or '.join(close)}?" if close else ""
 
 
-def get_district(session: Session, *, lea: str) -> District:
-    from apscn_tracker.domain.lea import LeaError, normalize_lea
+def find_district(session: Session, *, code: str) -> District | None:
+    """The district with this exact LEA code, or None."""
+    return session.scalars(select(District).where(col(District.lea_code) == code)).first()
 
-    try:
-        code, _ = normalize_lea(lea)
-    except LeaError:
-        code = lea.strip()
-    found = session.scalars(select(District).where(col(District.lea_code) == code)).first()
+
+def find_vendor(session: Session, *, name: str, other_than: int | None = None) -> Vendor | None:
+    """The vendor called ``name``, whatever the case (not vendor ``other_than``), or None."""
+    stmt = select(Vendor).where(func.lower(Vendor.name) == name.strip().lower())
+    if other_than is not None:
+        stmt = stmt.where(col(Vendor.id) != other_than)
+    return session.scalars(stmt).first()
+
+
+def get_district(session: Session, *, lea: str) -> District:
+    from apscn_tracker.domain.lea import lookup_code
+
+    code = lookup_code(lea)
+    found = find_district(session, code=code)
     if found is None:
         like = session.execute(
             select(col(District.lea_code), col(District.name))
@@ -96,7 +106,7 @@ def get_district(session: Session, *, lea: str) -> District:
 
 
 def get_vendor(session: Session, *, name: str) -> Vendor:
-    found = session.scalars(select(Vendor).where(func.lower(Vendor.name) == name.strip().lower())).first()
+    found = find_vendor(session, name=name)
     if found is None:
         names = list(session.execute(select(col(Vendor.name))).scalars())
         raise NotFound(f"no vendor named {name!r}.{_suggest(name, names)} (`apscn vendor add NAME` adds one)")

@@ -59,7 +59,7 @@ def add_district(
     addresses = _emails(emails)
     cname, crole = _text(contact_name, "contact name"), _text(contact_role, "contact role")
     with app.ledger.transaction() as s:
-        existing = s.scalars(select(District).where(col(District.lea_code) == code)).first()
+        existing = q.find_district(s, code=code)
         if existing is not None:
             raise UserError(f"LEA {code} is already {existing.name}; use `apscn district edit {code}` to change it")
         now = q.utcnow()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlmodel import col
 
 from apscn_tracker.domain.roster import RosterError, clean_email, clean_text
 from apscn_tracker.errors import UserError
@@ -27,14 +27,6 @@ def _clean(name: str | None, email: str | None, manager: str | None) -> tuple[st
         raise UserError(str(exc)) from None
 
 
-def _named(s: Session, name: str, *, other_than: int | None = None) -> Vendor | None:
-    """The vendor called ``name``, whatever the case (``queries.get_vendor`` without its NotFound)."""
-    stmt = select(Vendor).where(func.lower(Vendor.name) == name.lower())
-    if other_than is not None:
-        stmt = stmt.where(col(Vendor.id) != other_than)
-    return s.scalars(stmt).first()
-
-
 def _row(v: Vendor, connections: int = 0) -> dict[str, Any]:
     return {
         "name": v.name,
@@ -51,7 +43,7 @@ def add_vendor(
     if not clean_name:
         raise UserError("a vendor needs a name")
     with app.ledger.transaction() as s:
-        same = _named(s, clean_name)
+        same = q.find_vendor(s, name=clean_name)
         if same is not None:
             raise UserError(f"vendor {same.name} already exists; use `apscn vendor edit {same.name}`")
         v = Vendor(name=clean_name, onboarding_email=email, onboarding_name=manager, created_at=q.utcnow())
@@ -82,7 +74,7 @@ def edit_vendor(
         v = q.get_vendor(s, name=name)
         changes: dict[str, Any] = {}
         if renamed and renamed != v.name:
-            clash = _named(s, renamed, other_than=v.id)
+            clash = q.find_vendor(s, name=renamed, other_than=v.id)
             if clash is not None:
                 raise UserError(f"vendor {clash.name} already exists")
             changes["name"], v.name = [v.name, renamed], renamed
@@ -112,7 +104,7 @@ def list_vendors(app: App) -> list[dict[str, Any]]:
 def ensure_xello(app: App) -> bool:
     """Seed Xello once. Returns True when it was added."""
     with app.ledger.transaction() as s:
-        if _named(s, "Xello") is not None:
+        if q.find_vendor(s, name="Xello") is not None:
             return False
         v = Vendor(name="Xello", onboarding_name=XELLO["onboarding_name"], created_at=q.utcnow())
         s.add(v)
