@@ -7,3 +7,7 @@ class UserError(Exception):
 
 class NotFound(UserError):
     pass
+
+
+class LedgerError(UserError):
+    """The ledger cannot be opened or used (a path, a server, a migration); the message says what to do."""

@@ -240,7 +240,7 @@ def make_lock(settings: Settings, engine: Any = None) -> FileLock | PgAdvisoryLo
 
 def _log_failure(what: str, exc: Exception) -> None:
     """One line for a problem a person can fix (configuration, templates, ledger); a traceback for a bug."""
-    if isinstance(exc, UserError | ConfigError) or type(exc).__name__ == "LedgerError":
+    if isinstance(exc, UserError | ConfigError):  # LedgerError included
         log.error("%s: %s", what, exc)
     else:
         log.exception(what)

@@ -170,11 +170,9 @@ def _one_line(exc: BaseException) -> str | None:
     from apscn_tracker.config import ConfigError
     from apscn_tracker.errors import UserError
 
-    if isinstance(exc, UserError | ConfigError):
+    if isinstance(exc, UserError | ConfigError):  # LedgerError included
         return str(exc)
     module = type(exc).__module__
-    if module.startswith("apscn_tracker.ledger") and type(exc).__name__ == "LedgerError":
-        return str(exc)
     if module.startswith("sqlalchemy"):
         from apscn_tracker.ledger.db import describe_db_error
 

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
+from apscn_tracker.errors import LedgerError
+
 if TYPE_CHECKING:
     from sqlmodel import Session
 
@@ -23,10 +25,6 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 HEAD = "0002"  # keep in step with the newest file in migrations/versions
-
-
-class LedgerError(RuntimeError):
-    """The ledger cannot be opened or used; the message says what to do."""
 
 
 # How long a unit of work waits for the one before it (SQLite busy timeout, PostgreSQL lock timeout).
