@@ -17,7 +17,6 @@ from apscn_tracker.errors import UserError
 from apscn_tracker.services.app import App
 from apscn_tracker.services.renewals import parse_year
 
-FORMATS = ("html", "md", "csv", "json")
 YEAR_WORDS = ("current", "previous", "next")
 
 
@@ -87,7 +86,7 @@ def build_report(
 
 def format_for(fmt: str | None, output: Path | None) -> str:
     """The format asked for, else the one the output file's suffix names, else HTML."""
-    from apscn_tracker.report.render import SUFFIXES
+    from apscn_tracker.report.render import FORMATS, SUFFIXES
 
     if fmt:
         fmt = fmt.strip().lower()
