@@ -15,7 +15,7 @@ from apscn_tracker.config import load_settings
 from apscn_tracker.services.app import App
 
 _ENV_PREFIX = "APSCN_"
-pytest_plugins = ["tests.scheduler_support"]  # the `schedulers` fixture
+pytest_plugins = ["tests.support.scheduler"]  # the `schedulers` fixture
 
 
 PG_URL = os.environ.get("APSCN_TEST_DATABASE_URL")  # set: the whole suite runs on that PostgreSQL server

@@ -26,7 +26,7 @@ from apscn_tracker.mail.message import build_message
 from apscn_tracker.mail.outbox import problems
 from apscn_tracker.mail.render import ALL_KINDS
 from apscn_tracker.mail.transports import SmtpTransport, TemporaryError
-from tests.test_mail_helpers import COORDINATOR, NOW, TODAY, build_scenario, mail_settings, parse, parts, queue, rows
+from tests.support.mail import COORDINATOR, NOW, TODAY, build_scenario, mail_settings, parse, parts, queue, rows
 
 NOTHING = {"sent": 0, "failed": 0, "retrying": 0}
 SECRET = "Hunter2-s3cret-XYZ"

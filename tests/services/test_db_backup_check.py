@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from apscn_tracker.config import load_settings
 from apscn_tracker.services import districts
 from apscn_tracker.services.setup import init
-from tests.ledger_snapshot import snapshot
+from tests.support.snapshot import snapshot
 
 TODAY = date(2026, 11, 2)
 

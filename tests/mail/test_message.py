@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from apscn_tracker.mail.message import HeaderError, build_message, format_address, message_bytes, stored_addresses
-from tests.test_mail_helpers import TODAY, mail_settings, parse, parts
+from tests.support.mail import TODAY, mail_settings, parse, parts
 
 LONG_SUBJECT = (
     "HARMONY GROVE SCHOOL DISTRICT (Saline): renew the Xello API connection for 2027-28, request by Wed, Jun 16, "

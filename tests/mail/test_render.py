@@ -10,7 +10,7 @@ import pytest
 
 from apscn_tracker.mail.render import ALL_KINDS, KINDS, TemplateProblem, bundled_dir, render
 from apscn_tracker.services.messages import DISTRICT_KINDS, message_context, render_message
-from tests.test_mail_helpers import (
+from tests.support.mail import (
     ACCENTED,
     COORDINATOR,
     ENABLED,
@@ -315,7 +315,7 @@ def test_it_does_not_load_jinja_when_the_cli_starts():
 
 
 def test_it_sends_a_district_email_without_contact_to_the_coordinator_to_forward(scenario):
-    from tests.test_mail_helpers import NO_CONTACT
+    from tests.support.mail import NO_CONTACT
 
     district_id, vendor_id = ids(scenario, NO_CONTACT)
     with scenario.ledger.transaction() as s:

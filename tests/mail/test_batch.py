@@ -11,7 +11,7 @@ from apscn_tracker.ledger.models import Outbox
 from apscn_tracker.mail.outbox import insert_many, outbox_values
 from apscn_tracker.mail.render import Rendered
 from apscn_tracker.services.messages import DISTRICT_KINDS, Prefetched, render_message
-from tests.test_mail_helpers import (
+from tests.support.mail import (
     ENABLED,
     FAILED_EXTRA,
     LAPSED,

@@ -7,7 +7,7 @@ import typer
 
 from apscn_tracker.cli.main import app
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 
 
 def _commands(group, prefix=()):

@@ -1,30 +1,9 @@
-"""The coordinator's commands end to end, and every refusal: exit 1, one line on stderr, nothing written."""
+"""The yearly steps end to end (request, enable, confirm, correct, status), and every refusal of every
+command: exit 1, one line on stderr, nothing written."""
 
 import pytest
 
-from apscn_tracker.config import load_settings
-from tests.ledger_snapshot import snapshot
-
-T = "2026-09-14"  # a Monday in the 2026-27 school year
-
-
-@pytest.fixture
-def ready(cli):
-    assert cli("init", today=T).exit_code == 0
-    assert cli("connect", "6001000", today=T).exit_code == 0
-    assert cli("connect", "0401000", "--method", "sftp", "--course-planning", today=T).exit_code == 0
-    return cli
-
-
-def refused(cli, *args, today=T, contains=""):
-    before = snapshot(load_settings().url)
-    result = cli(*args, today=today)
-    assert result.exit_code == 1, (result.stdout, result.stderr)
-    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
-    assert "Traceback" not in result.output
-    assert contains in result.stderr, result.stderr
-    assert snapshot(load_settings().url) == before
-    return result.stderr
+from tests.support.cli import T, refused
 
 
 def test_a_request_is_expected_enabled_ten_working_days_later(ready):
@@ -81,19 +60,6 @@ def test_a_step_recorded_by_mistake_is_undone(ready):
     assert ready.json("status", "--lea", "6001000", today=T)[0]["status"] == "requested"
 
 
-def test_retire_stops_tracking_and_keeps_history(ready):
-    ready("retire", "6001000", today=T)
-    assert [r["lea"] for r in ready.json("status", today=T)] == ["0401000"]
-    assert ready.json("history", "6001000")[-1]["kind"] == "retired"
-
-
-def test_connect_all_connects_every_district_without_one(ready):
-    out = ready.json("connect", "--all", today=T)
-    assert out["connected"] == 27
-    statuses = {r["lea"]: r["status"] for r in ready.json("status", today=T)}
-    assert statuses["0401000"] == "scripted" and statuses["6001000"] == "lapsed" and len(statuses) == 29
-
-
 def test_the_status_filters_by_status_and_vendor(ready):
     ready("request", "6001000", "--on", "2026-09-01", today=T)
     assert [r["lea"] for r in ready.json("status", "--only", "requested", today=T)] == ["6001000"]
@@ -103,20 +69,6 @@ def test_the_status_filters_by_status_and_vendor(ready):
 def test_the_status_table_is_printed_for_people(ready):
     result = ready("status", today=T)
     assert result.exit_code == 0 and "LITTLE ROCK" in result.stdout and "scripted: 1" in result.stdout
-
-
-def test_vendors_are_added_listed_and_edited(ready):
-    ready("vendor", "add", "Naviance", "--onboarding-email", "onboard@naviance.example")
-    ready("vendor", "edit", "naviance", "--onboarding-name", "Robin")
-    vendors = {v["name"]: v for v in ready.json("vendor", "list")}
-    assert vendors["Naviance"]["onboarding_name"] == "Robin" and vendors["Xello"]["connections"] == 2
-
-
-def test_districts_are_added_edited_and_shown(ready):
-    ready("district", "add", "6099700", "New Charter", "--county", "Pulaski", "--email", "a@nc.example")
-    ready("district", "edit", "6099700", "--add-email", "b@nc.example", "--remove-email", "a@nc.example")
-    shown = ready.json("district", "show", "6099700")
-    assert shown["county"] == "Pulaski" and [c["email"] for c in shown["contacts"]] == ["b@nc.example"]
 
 
 @pytest.mark.parametrize(

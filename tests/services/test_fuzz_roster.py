@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apscn_tracker.domain.roster import MAX_FIELD, Roster, RosterError, parse_roster
-from tests.ledger_snapshot import snapshot
+from tests.support.snapshot import snapshot
 
 FUZZ = settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]

@@ -29,7 +29,7 @@ from apscn_tracker.mail.delivery import CLAIM_TIMEOUT
 from apscn_tracker.services import connections, districts, renewals
 from apscn_tracker.services.app import App
 from apscn_tracker.services.setup import init
-from tests.test_faults_support import (
+from tests.support.faults import (
     FaultySmtp,
     apscn_argv,
     ledger_check,

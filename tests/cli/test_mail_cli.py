@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from apscn_tracker.ledger.models import Outbox
-from tests.test_mail_helpers import COORDINATOR, LAPSED, TODAY, build_scenario, parse, rows
+from tests.support.mail import COORDINATOR, LAPSED, TODAY, build_scenario, parse, rows
 
 DAY = TODAY.isoformat()
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from apscn_tracker.ledger.models import Outbox
 from apscn_tracker.services import connections, districts
 from apscn_tracker.services.setup import init
-from tests.test_faults_support import (
+from tests.support.faults import (
     COORDINATOR,
     CuttingProxy,
     FaultySmtp,

@@ -23,8 +23,8 @@ import pytest
 
 from apscn_tracker.services import connections, districts
 from apscn_tracker.services.setup import init
-from tests.ledger_snapshot import snapshot
-from tests.test_faults_support import ledger_check, outbox_rows, run_apscn_on, write_config
+from tests.support.faults import ledger_check, outbox_rows, run_apscn_on, write_config
+from tests.support.snapshot import snapshot
 
 pytestmark = pytest.mark.sqlite_only  # on PostgreSQL the server owns the disk
 TODAY = date(2026, 7, 8)

@@ -138,16 +138,3 @@ def parts(msg: EmailMessage) -> tuple[str, str]:
     html = msg.get_body(preferencelist=("html",))
     assert text is not None and html is not None
     return tuple(p.get_content().replace("\r\n", "\n") for p in (text, html))  # type: ignore[return-value]
-
-
-def test_it_builds_a_district_in_every_situation(make_app):
-    from apscn_tracker.services.status import status_rows
-
-    app = make_app(TODAY, **mail_settings())
-    build_scenario(app)
-    found = {r["lea"]: r["status"] for r in status_rows(app)}
-    assert found[ENABLED] == "enabled"
-    assert found[OVERDUE] == "overdue"
-    assert found[LAPSED] == "lapsed"
-    assert found[SCRIPTED] == "scripted"
-    assert found[NO_CONTACT] == "lapsed"

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, select, text
 from apscn_tracker.ledger.models import Contact, Outbox
 from apscn_tracker.services import districts
 from apscn_tracker.services.setup import init
-from tests.test_faults_support import run_apscn_on, write_config
+from tests.support.faults import run_apscn_on, write_config
 
 TODAY = date(2026, 7, 8)
 

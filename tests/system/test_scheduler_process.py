@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from apscn_tracker.ledger.models import Outbox, TickRun
 from apscn_tracker.services.setup import init
-from tests.test_tick_crash import TODAY, SlowSmtp, lapsed_ledger, process_env
+from tests.support.crash import TODAY, SlowSmtp, lapsed_ledger, process_env
 
 
 def test_a_second_scheduler_on_the_same_ledger_refuses_to_start_and_names_the_first(

@@ -21,7 +21,7 @@ from apscn_tracker.mail.message import (
 )
 from apscn_tracker.mail.outbox import enqueue, list_messages, problems, retry
 from apscn_tracker.mail.render import ALL_KINDS, Rendered
-from tests.test_mail_helpers import (
+from tests.support.mail import (
     ACCENTED,
     COORDINATOR,
     ENABLED,

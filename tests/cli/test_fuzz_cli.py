@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apscn_tracker.config import load_settings
-from tests.ledger_snapshot import snapshot
+from tests.support.snapshot import snapshot
 
 TODAY = "2026-11-02"
 FUZZ = settings(
