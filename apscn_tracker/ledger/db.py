@@ -122,7 +122,7 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-_unit = threading.local()  # whether this thread is inside Ledger.transaction or Ledger.writing
+_unit = threading.local()  # whether this thread is inside Ledger.write
 
 
 @contextmanager
@@ -148,23 +148,17 @@ class Ledger:
         return self.engine.dialect.name
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One unit of work: commits on success, rolls back on any error.
+    def write(self) -> Iterator[Session]:
+        """A unit of work that may write: commits on success, rolls back on any error.
 
         Units of work run one after another (see ``_begin``), each waiting up to the busy timeout for the one
         before: keep them short, and never wait on the network inside one. One opened inside another would wait
-        for the lock its own thread holds: that is refused at once (a bug), rather than after the timeout."""
+        for the lock its own thread holds: that is refused at once (a bug), rather than after the timeout.
+        Core statements run through the session as well (``session.execute``)."""
         from sqlmodel import Session
 
         with _one_unit(), Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
-
-    @contextmanager
-    def writing(self) -> Iterator[Connection]:
-        """``transaction``, as a SQLAlchemy Core connection: the same lock, commit and rollback, without an ORM
-        session, for the small writes the delivery loop makes once per message."""
-        with _one_unit(), self.engine.begin() as conn:
-            yield conn
 
     @contextmanager
     def read(self) -> Iterator[Session]:

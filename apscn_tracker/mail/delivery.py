@@ -91,7 +91,7 @@ def claim_batch(app: App, *, worker: str, now: datetime, limit: int) -> list[Any
     never wait for, or take, the same row; on SQLite the transaction holds the write lock.
     """
     taken: list[Any] = []
-    with app.ledger.writing() as conn:
+    with app.ledger.write() as conn:
         for due in (_stale(now), _pending(now)):
             want = limit - len(taken)
             if want <= 0:
@@ -117,7 +117,7 @@ def renew(app: App, rows: list[Any], *, worker: str, now: datetime) -> list[Any]
     still held (one another sender took after a timeout is dropped, not sent twice)."""
     if not rows:
         return []
-    with app.ledger.writing() as conn:
+    with app.ledger.write() as conn:
         kept = set(
             conn.execute(
                 update(OUTBOX)
@@ -142,7 +142,7 @@ def _release(app: App, rows: list[Any], *, worker: str) -> None:
     """Give back claimed rows that were not tried (the batch stopped): pending again, the try not counted."""
     if not rows:
         return
-    with app.ledger.writing() as conn:
+    with app.ledger.write() as conn:
         conn.execute(
             update(OUTBOX)
             .where(out_c.id.in_([r.id for r in rows]), out_c.status == "sending", out_c.claimed_by == worker)
@@ -183,12 +183,12 @@ def _mark_sent(app: App, row: Any, *, worker: str, now: datetime, transport: str
     once per message)."""
     note = "refused: " + "; ".join(f"{a}: {why}" for a, why in refused.items()) if refused else None
     if refused:  # some recipients refused: the coordinator is told, through the ORM path of queue_message
-        with app.ledger.transaction() as s:
+        with app.ledger.write() as s:
             if _set_sent(s, row, now=now, note=note):
                 s.execute(_INSERT_EVENT, [_sent_event(app, row, transport=transport, note=note)])
                 _notify_coordinator(s, app, row, now=now, error=note or "", refused=list(refused))
     else:
-        with app.ledger.writing() as conn:
+        with app.ledger.write() as conn:
             if _set_sent(conn, row, now=now, note=None):
                 conn.execute(_INSERT_EVENT, [_sent_event(app, row, transport=transport, note=None)])
     log.info("sent outbox #%s (%s) to %s", row.id, row.kind, row.to_addrs)
@@ -213,7 +213,7 @@ def _set_sent(conn: Any, row: Any, *, now: datetime, note: str | None) -> bool:
 def _mark_retry(app: App, row: Any, *, worker: str, now: datetime, error: str) -> datetime:
     wait = backoff(row.attempts)
     at = now + wait
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         s.execute(
             update(OUTBOX)
             .where(_mine(row, worker))
@@ -234,7 +234,7 @@ def _mark_retry(app: App, row: Any, *, worker: str, now: datetime, error: str) -
 
 
 def _mark_failed(app: App, row: Any, *, worker: str, now: datetime, error: str) -> None:
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         done = _rowcount(s.execute(update(OUTBOX).where(_mine(row, worker)).values(status="failed", last_error=error)))
         if not done:
             return

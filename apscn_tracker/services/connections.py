@@ -37,7 +37,7 @@ def connect(
     if course_planning and method == "api":
         raise UserError("course planning goes through the scripted SFTP upload; use --method sftp")
     today = app.today
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         v = q.get_vendor(s, name=vendor)
         if all_districts:
             have = select(col(Connection.district_id)).where(col(Connection.vendor_id) == v.id)
@@ -94,7 +94,7 @@ def connect(
 
 
 def retire(app: App, *, lea: str, vendor: str = "Xello", note: str | None = None) -> dict[str, Any]:
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         d = q.get_district(s, lea=lea)
         v = q.get_vendor(s, name=vendor)
         assert d.id is not None and v.id is not None  # rows read from the ledger have their ids

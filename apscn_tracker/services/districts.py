@@ -58,7 +58,7 @@ def add_district(
     clean_county = _text(county, "county")
     addresses = _emails(emails)
     cname, crole = _text(contact_name, "contact name"), _text(contact_role, "contact role")
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         existing = q.find_district(s, code=code)
         if existing is not None:
             raise UserError(f"LEA {code} is already {existing.name}; use `apscn district edit {code}` to change it")
@@ -105,7 +105,7 @@ def edit_district(
     cname, crole = _text(contact_name, "contact name"), _text(contact_role, "contact role")
     if not any([new_name, new_county, replace, adding, removing, cname, crole]):
         raise UserError("nothing to change: give --name, --county, --email, --add-email or --remove-email")
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         d = q.get_district(s, lea=lea)
         assert d.id is not None  # rows read from the ledger have their ids
         contacts = {c.email: c for c in q.contacts_of(s, district_id=d.id)}

@@ -641,7 +641,7 @@ def queue_request_form(
     from apscn_tracker.mail.outbox import find_by_key, row_dict
 
     now = datetime.now(UTC)
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         d, v = _resolve(s, lea=lea, vendor=vendor)
         if d is None or v is None:  # an empty LEA or vendor name
             raise UserError("give the district's LEA code, like 6001000, and a vendor name")
@@ -713,7 +713,7 @@ def preview(
         raise UserError(f"{kind} is about one district: give its LEA code")
     from apscn_tracker.services.renewals import parse_year
 
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         d, v = _resolve(s, lea=lea, vendor=vendor if (lea or kind in DISTRICT_KINDS) else None)
         if kind == "request_form" and d is not None and v is not None:
             sy: SchoolYear | None = _default_year(s, app, d, v, year)
@@ -742,7 +742,7 @@ def outbox_rows(
 
     if limit is not None and limit < 1:
         raise UserError("--limit must be at least 1")
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         return list_messages(s, status=status, kind=kind, limit=limit)
 
 
@@ -750,7 +750,7 @@ def outbox_message(app: App, *, id: int) -> dict[str, Any]:
     """``outbox show``: one message with its text and HTML."""
     from apscn_tracker.mail.outbox import show_message
 
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         return show_message(s, id=id)
 
 
@@ -758,7 +758,7 @@ def retry_message(app: App, *, id: int) -> dict[str, Any]:
     """``outbox retry``: a failed or waiting message goes out with the next delivery (same Message-ID)."""
     from apscn_tracker.mail.outbox import retry, show_message
 
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         row = retry(s, id=id, now=datetime.now(UTC))
         q.add_event(
             s,
@@ -785,7 +785,7 @@ def send_now(app: App, *, limit: int | None = None) -> dict[str, Any]:
     if limit is not None and limit < 1:
         raise UserError("--limit must be at least 1")
     result: dict[str, Any] = dict(deliver_pending(app, limit=limit))
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         result["queue"] = counts(s)
     result["transport"] = app.settings.mail_transport
     if app.settings.mail_transport == "file":

@@ -99,7 +99,7 @@ def record_request(
     if on < date(sy.start - 1, 7, 1):
         raise UserError(f"a request on {on} is too early for {sy}")
     expected = expected_enabled_by(app.calendar, on, app.settings.activation_working_days)
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         d, v, c = _load(s, app, lea, vendor, create=True)
         assert c.id is not None  # read from the ledger, or flushed by _load
         r = q.find_renewal(s, connection_id=c.id, school_year=sy.start)
@@ -179,7 +179,7 @@ def record_enabled(
 ) -> dict[str, Any]:
     on = on or app.today
     _check_day(on, app.today, "enable")
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         d, v, sy, r = _renewal(s, app, lea, vendor, year, on)
         if r.enabled_on is not None:
             raise UserError(
@@ -215,7 +215,7 @@ def record_confirmed(
 ) -> dict[str, Any]:
     on = on or app.today
     _check_day(on, app.today, "confirm")
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         d, v, sy, r = _renewal(s, app, lea, vendor, year, on)
         if r.enabled_on is None:
             raise UserError(
@@ -270,7 +270,7 @@ def correct(
         raise UserError("a correction needs --note saying why")
     if undo is not None and undo not in FIELD_OF_STEP:
         raise UserError(f"--undo {undo!r}: use request, enable or confirm")
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         d, v, sy, r = _renewal(s, app, lea, vendor, year, app.today)
         data: dict[str, Any]
         if undo is not None:

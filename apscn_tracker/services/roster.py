@@ -59,7 +59,7 @@ def apply_roster(
     renamed: list[dict[str, Any]] = []
     new_contacts: list[tuple[str, Any]] = []
     dist, cont = q.table_of(District).c, q.table_of(Contact).c
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         existing = {
             lea: (did, name, county)
             for did, lea, name, county in s.execute(select(dist.id, dist.lea_code, dist.name, dist.county))

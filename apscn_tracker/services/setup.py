@@ -121,7 +121,7 @@ def _last_year(app: App, lea: str, sy: SchoolYear, *, late: bool) -> None:
     req = cal.on_or_after(date(sy.start, 7, 20) if late else date(sy.start, 6, 2))
     ena = cal.add_working_days(req, 14 if late else 8)
     _record(app, lea, sy, req, ena, cal.add_working_days(ena, 2))
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         d = q.get_district(s, lea=lea)
         v = q.get_vendor(s, name="Xello")
         assert d.id is not None and v.id is not None  # rows read from the ledger have their ids

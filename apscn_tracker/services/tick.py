@@ -91,7 +91,7 @@ def rollover(app: App, *, dry_run: bool = False) -> int:
     """Disconnect every renewal of a school year that ended before today; return how many."""
     current = SchoolYear.of(app.today)
     ended = ren_t.school_year < current.start
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         if dry_run:
             return int(
                 s.scalar(select(func.count()).select_from(RENEWAL).where(ended, ren_t.disconnected_on.is_(None))) or 0
@@ -247,7 +247,7 @@ def queue_reminders(
         if should_stop():
             return queued, unsent, True
         done: Counter[str] = Counter()
-        with app.ledger.transaction() as s:
+        with app.ledger.write() as s:
             look = Prefetched(s, district_ids=[c.district_id for c in batch], years=years)
             now = datetime.now(UTC)
             prepared: list[tuple[Candidate, dict[str, Any]]] = []
@@ -326,7 +326,7 @@ def queue_digest(app: App, *, dry_run: bool = False, planned: int = 0) -> bool:
     from apscn_tracker.services.messages import queue_message
 
     key = digest_key(app.today)
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         if queued_keys(s, [key]):
             return False
         if planned == 0 and _reminders_queued_on(s, app.today) == 0:
@@ -362,7 +362,7 @@ def queue_yearly_report(app: App, *, dry_run: bool = False) -> dict[str, Any] | 
     if app.today > ended.ends + REPORT_WINDOW:
         return None
     key = report_key(ended)
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         if queued_keys(s, [key]):
             return None
         if not s.scalar(select(func.count()).select_from(RENEWAL).where(ren_t.school_year == ended.start)):
@@ -378,7 +378,7 @@ def queue_yearly_report(app: App, *, dry_run: bool = False) -> dict[str, Any] | 
         # stored, so a later tick in the window queues the email once the kind exists.
         log.warning("yearly report %s written to %s; the report_ready email kind is not available yet", ended, path)
         return {"path": str(path), "queued": False}
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         row = queue_message(
             s,
             app,
@@ -423,7 +423,7 @@ def deliver(app: App, *, should_stop: StopFlag = _never) -> dict[str, int]:
 
 
 def _start_heartbeat(app: App, started: datetime) -> int:
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         run = TickRun(today=app.today, started_at=started, ok=False)
         s.add(run)
         s.flush()
@@ -431,7 +431,7 @@ def _start_heartbeat(app: App, started: datetime) -> int:
 
 
 def _finish_heartbeat(app: App, run_id: int, *, ok: bool, counts: dict[str, Any], error: str | None) -> None:
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         run = s.get(TickRun, run_id)
         if run is None:
             return
@@ -502,7 +502,7 @@ def tick(app: App, *, dry_run: bool = False, should_stop: StopFlag | None = None
     }
     try:
         result["disconnected"] = rollover(app, dry_run=dry_run)
-        with app.ledger.transaction() as s:
+        with app.ledger.write() as s:
             candidates = load_candidates(app, s)
         if dry_run:
             result["would_queue"] = _dry_run_rows(app, candidates)

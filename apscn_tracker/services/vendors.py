@@ -42,7 +42,7 @@ def add_vendor(
     clean_name, email, manager = _clean(name, onboarding_email, onboarding_name)
     if not clean_name:
         raise UserError("a vendor needs a name")
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         same = q.find_vendor(s, name=clean_name)
         if same is not None:
             raise UserError(f"vendor {same.name} already exists; use `apscn vendor edit {same.name}`")
@@ -70,7 +70,7 @@ def edit_vendor(
     renamed, email, manager = _clean(new_name, onboarding_email, onboarding_name)
     if not any([renamed, email, manager]):
         raise UserError("nothing to change: give --name, --onboarding-email or --onboarding-name")
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         v = q.get_vendor(s, name=name)
         changes: dict[str, Any] = {}
         if renamed and renamed != v.name:
@@ -103,7 +103,7 @@ def list_vendors(app: App) -> list[dict[str, Any]]:
 
 def ensure_xello(app: App) -> bool:
     """Seed Xello once. Returns True when it was added."""
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         if q.find_vendor(s, name="Xello") is not None:
             return False
         v = Vendor(name="Xello", onboarding_name=XELLO["onboarding_name"], created_at=q.utcnow())

@@ -110,7 +110,7 @@ def test_it_lists_shows_sends_and_retries(app, cli):
 
     refused = cli("outbox", "retry", "1")
     assert refused.exit_code == 1 and "was sent" in refused.stderr
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         s.scalars(select(Outbox).where(Outbox.id == 2)).one().status = "failed"
     again = cli("outbox", "retry", "2")
     assert again.exit_code == 0 and "queued again" in again.stdout

@@ -80,7 +80,7 @@ def ledger(make_app, home):
     app = make_app(TODAY)
     init(app)
     connections.connect(app, lea=None, vendor="Xello", method="api", all_districts=True)
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         leas = list(s.scalars(select(District.lea_code).order_by(District.lea_code)))
     for lea in leas[:3]:
         districts.edit_district(app, lea=lea, add_emails=[f"data@{lea}.k12.example"])
@@ -175,11 +175,11 @@ def test_twelve_coordinators_enabling_one_district_at_once_record_it_once(ledger
 def test_a_unit_of_work_opened_inside_another_is_refused_at_once_not_after_the_busy_timeout(make_app, home):
     app = make_app(TODAY)
     t0 = time.monotonic()
-    with app.ledger.transaction(), pytest.raises(RuntimeError, match="inside another"):  # noqa: SIM117
-        with app.ledger.transaction():
+    with app.ledger.write(), pytest.raises(RuntimeError, match="inside another"):  # noqa: SIM117
+        with app.ledger.write():
             pass
-    with app.ledger.transaction(), app.ledger.read() as s:  # a read beside a unit of work waits for nothing
+    with app.ledger.write(), app.ledger.read() as s:  # a read beside a unit of work waits for nothing
         assert s.scalar(select(District.id).limit(1)) is None
-    with app.ledger.transaction():  # and the guard is reset once a unit of work ends
+    with app.ledger.write():  # and the guard is reset once a unit of work ends
         pass
     assert time.monotonic() - t0 < 5

@@ -94,7 +94,7 @@ def test_the_ticks_rollover_and_candidates_use_indexes(connected):
     def run():
         tick.rollover(connected, dry_run=True)
         tick.rollover(connected)
-        with connected.ledger.transaction() as s:
+        with connected.ledger.write() as s:
             tick.load_candidates(connected, s)
 
     found = plans(connected, run)

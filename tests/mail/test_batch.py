@@ -38,7 +38,7 @@ def app(make_app):
 def _render_all(app, look_for):
     out = {}
     known = {lea: ids(app, lea) for lea in LEAS}
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         look = look_for(s)
         for lea in LEAS:
             district_id, vendor_id = known[lea]
@@ -73,7 +73,7 @@ def test_it_reads_a_batch_in_a_few_queries_whatever_its_size(app):
     from sqlalchemy import event
 
     everyone = [ids(app, lea)[0] for lea in LEAS]
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         seen: list[str] = []
         engine = s.get_bind()
         listener = lambda *args: seen.append(args[2])  # noqa: E731 (conn, cursor, statement, ...)
@@ -100,14 +100,14 @@ def _values(key: str) -> dict:
 
 
 def test_it_inserts_a_batch_once_and_skips_the_keys_already_queued(app):
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         first = insert_many(s, [_values("k1"), _values("k2")])
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         second = insert_many(s, [_values("k2"), _values("k3")])
         assert insert_many(s, []) == {}
     assert sorted(first) == ["k1", "k2"] and list(second) == ["k3"]
     assert len({*first.values(), *second.values()}) == 3
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         assert s.scalar(select(func.count()).select_from(Outbox)) == 3
         stored = {o.key: o.id for o in s.scalars(select(Outbox))}
     assert stored == {**first, **second}

@@ -87,7 +87,7 @@ def test_it_refuses_a_bad_address(email):
 
 
 def test_it_refuses_to_queue_a_header_with_a_line_break(app):
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         for bad in (
             {"rendered": Rendered("Hi\nBcc: x@evil.example", "t\n", "<html></html>"), "to": ["a@b.example"]},
             {"rendered": SIMPLE, "to": ["a@b.example\r\nBcc: x@evil.example"]},
@@ -105,7 +105,7 @@ def test_it_cannot_be_made_to_add_a_header_by_a_district_or_contact_name(make_ap
 
     app = make_app(TODAY, **mail_settings())
     build_scenario(app)
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         d = s.scalars(select(District).where(District.lea_code == ENABLED)).one()
         d.name = "Evil\r\nBcc: victim@evil.example"
         for c in s.scalars(select(Contact).where(Contact.district_id == d.id)):
@@ -196,7 +196,7 @@ def test_it_queues_a_key_once_when_two_threads_race(app):
     def worker() -> None:
         try:
             barrier.wait()
-            with app.ledger.transaction() as s:
+            with app.ledger.write() as s:
                 results.append(
                     enqueue(s, key="race", kind="renewal_reminder", to=["a@b.example"], rendered=SIMPLE, now=NOW)
                 )
@@ -217,10 +217,10 @@ def test_it_writes_nothing_for_a_duplicate_key_inside_the_callers_transaction(ap
     from apscn_tracker.ledger import queries as q
 
     queue(app, "lapsed_notice", key="dup")
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         q.add_event(s, kind="reminder_queued", actor="tester", note="second try")
         assert enqueue(s, key="dup", kind="lapsed_notice", to=["a@b.example"], rendered=SIMPLE, now=NOW) is None
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         assert s.scalar(select(func.count()).select_from(Event).where(Event.kind == "reminder_queued")) == 1
     assert len(rows(app)) == 1
 
@@ -228,19 +228,19 @@ def test_it_writes_nothing_for_a_duplicate_key_inside_the_callers_transaction(ap
 def test_it_rolls_back_a_message_with_the_event_that_caused_it(app):
     from apscn_tracker.services.messages import queue_message
 
-    with pytest.raises(RuntimeError), app.ledger.transaction() as s:
+    with pytest.raises(RuntimeError), app.ledger.write() as s:
         queue_message(s, app, key="rolled-back", kind="coordinator_digest", now=NOW)
         raise RuntimeError("the tick failed after queuing")
     assert rows(app) == []
 
 
 def test_it_refuses_a_naive_time(app):
-    with app.ledger.transaction() as s, pytest.raises(ValueError):
+    with app.ledger.write() as s, pytest.raises(ValueError):
         enqueue(s, key="naive", kind="x", to=["a@b.example"], rendered=SIMPLE, now=datetime(2026, 11, 2, 14))
 
 
 def test_it_puts_the_coordinator_once_when_also_in_to(app):
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         row = enqueue(
             s,
             key="dedupe",
@@ -266,17 +266,17 @@ def test_it_waits_longer_after_each_failure_up_to_six_hours():
 def test_it_lists_failed_and_long_waiting_messages_for_the_digest(app):
     stuck = queue(app, "lapsed_notice")
     failed = queue(app, "request_form")
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         s.get(Outbox, stuck.id).attempts = app.settings.max_attempts
         f = s.get(Outbox, failed.id)
         f.status, f.claimed_at, f.last_error = "failed", NOW, "550 no such user"
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         found = problems(s, max_attempts=app.settings.max_attempts, now=NOW)
         assert [r["id"] for r in found] == [stuck.id, failed.id]
         assert problems(s, max_attempts=app.settings.max_attempts, now=NOW + timedelta(days=8))[0]["id"] == stuck.id
     from apscn_tracker.services.messages import render_message
 
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         digest, _, _ = render_message(s, app, kind="coordinator_digest")
     assert f"#{failed.id} request_form" in digest.text and "550 no such user" in digest.text
     assert f"#{stuck.id} lapsed_notice" in digest.text
@@ -286,19 +286,19 @@ def test_it_retries_a_failed_message_and_refuses_a_sent_one(app):
     from apscn_tracker.errors import UserError
 
     row = queue(app, "lapsed_notice")
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         s.get(Outbox, row.id).status = "failed"
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         again = retry(s, id=row.id, now=NOW)
         assert again.status == "pending" and again.next_attempt_at == NOW
     deliver_pending(app, now=NOW)
-    with app.ledger.transaction() as s, pytest.raises(UserError, match="was sent"):
+    with app.ledger.write() as s, pytest.raises(UserError, match="was sent"):
         retry(s, id=row.id, now=NOW)
 
 
 def test_it_lists_rows_in_the_documented_json_shape(app):
     queue(app, "request_form")
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         (r,) = list_messages(s)
     assert list(r) == [
         "id",
@@ -339,7 +339,7 @@ def test_it_claims_a_stale_sending_row_first_then_due_rows_oldest_first_and_leav
     from apscn_tracker.mail.delivery import CLAIM_TIMEOUT, claim
 
     hour = timedelta(hours=1)
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         for key, at in (("live", NOW - 3 * hour), ("early", NOW - 2 * hour), ("late", NOW - hour)):
             enqueue(s, key=key, kind="renewal_reminder", to=["a@b.example"], rendered=SIMPLE, now=at)
         for key in ("stale", "future"):  # due after the pending ones: the stale claim still comes first
@@ -377,7 +377,7 @@ def test_a_key_queued_since_the_callers_look_up_is_still_queued_once(app):
     first = queue(app, "renewal_reminder", key="renewal:2:2027:30")
     assert first is not None
     district_id, vendor_id = first.district_id, first.vendor_id
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         again = queue_message(
             s,
             app,
@@ -396,7 +396,7 @@ def test_a_key_queued_since_the_callers_look_up_is_still_queued_once(app):
 def test_it_claims_no_more_rows_than_asked_and_hands_them_out_in_due_order(app):
     from apscn_tracker.mail.delivery import claim_batch
 
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         for i in range(25):
             at = NOW - timedelta(minutes=25 - i)
             enqueue(s, key=f"due-{i:02d}", kind="renewal_reminder", to=["a@b.example"], rendered=SIMPLE, now=at)
@@ -415,11 +415,11 @@ def test_it_claims_the_rest_of_a_slow_batch_again_and_drops_a_row_another_sender
 
     from apscn_tracker.mail.delivery import claim_batch, renew
 
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         for key in ("one", "two", "three"):
             enqueue(s, key=key, kind="renewal_reminder", to=["a@b.example"], rendered=SIMPLE, now=NOW)
     batch = claim_batch(app, worker="me", now=NOW, limit=3)
-    with app.ledger.transaction() as s:  # our claim looked stale to another sender, which took "two"
+    with app.ledger.write() as s:  # our claim looked stale to another sender, which took "two"
         s.execute(update(Outbox).where(Outbox.key == "two").values(claimed_by="other"))
     later = NOW + timedelta(minutes=6)
     kept = renew(app, batch, worker="me", now=later)

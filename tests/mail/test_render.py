@@ -93,7 +93,7 @@ def _check(kind: str, subject: str, text: str, html: str) -> None:
 @pytest.mark.parametrize("kind", ALL_KINDS)
 def test_it_renders_every_template_with_a_full_context(scenario, kind):
     district_id, vendor_id = ids(scenario, SUBJECT_OF[kind])
-    with scenario.ledger.transaction() as s:
+    with scenario.ledger.write() as s:
         rendered, who, ctx = render_message(
             s,
             scenario,
@@ -115,7 +115,7 @@ def test_it_renders_every_template_with_a_full_context(scenario, kind):
 def test_it_renders_every_template_with_a_minimal_context(make_app, kind):
     app = _minimal_app(make_app)
     district_id, vendor_id = ids(app, "7550000" if SUBJECT_OF[kind] else None, "Bare")
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         ctx = message_context(s, app, kind=kind, district_id=district_id, vendor_id=vendor_id)
     rendered = render(kind, ctx)
     _check(kind, rendered.subject, rendered.text, rendered.html)
@@ -130,7 +130,7 @@ def test_it_says_in_every_district_email_what_to_do_by_when_and_whom_to_tell(sce
         "powerschool_activation",
     ):
         district_id, vendor_id = ids(scenario, SUBJECT_OF[kind])
-        with scenario.ledger.transaction() as s:
+        with scenario.ledger.write() as s:
             rendered, _, ctx = render_message(
                 s, scenario, kind=kind, district_id=district_id, vendor_id=vendor_id, school_year=2026
             )
@@ -143,7 +143,7 @@ def test_it_says_in_every_district_email_what_to_do_by_when_and_whom_to_tell(sce
 
 def test_it_dates_the_renewal_request_ten_state_working_days_before_june_30(scenario):
     district_id, vendor_id = ids(scenario, ENABLED)
-    with scenario.ledger.transaction() as s:
+    with scenario.ledger.write() as s:
         ctx = message_context(
             s, scenario, kind="renewal_reminder", district_id=district_id, vendor_id=vendor_id, school_year=2026
         )
@@ -156,7 +156,7 @@ def test_it_dates_the_renewal_request_ten_state_working_days_before_june_30(scen
 
 def test_it_gives_the_onboarding_manager_address_in_the_details_reminder(scenario):
     district_id, vendor_id = ids(scenario, ENABLED)
-    with scenario.ledger.transaction() as s:
+    with scenario.ledger.write() as s:
         rendered, who, _ = render_message(
             s, scenario, kind="send_details_reminder", district_id=district_id, vendor_id=vendor_id
         )
@@ -167,7 +167,7 @@ def test_it_gives_the_onboarding_manager_address_in_the_details_reminder(scenari
 
 def test_it_prefills_the_request_form(scenario):
     district_id, vendor_id = ids(scenario, ENABLED)
-    with scenario.ledger.transaction() as s:
+    with scenario.ledger.write() as s:
         rendered, _, _ = render_message(
             s, scenario, kind="request_form", district_id=district_id, vendor_id=vendor_id, school_year=2027
         )
@@ -189,7 +189,7 @@ def test_it_prefills_the_request_form(scenario):
 
 def test_it_titles_the_powerschool_activation_xello_data_exchange(scenario):
     district_id, vendor_id = ids(scenario, ENABLED)
-    with scenario.ledger.transaction() as s:
+    with scenario.ledger.write() as s:
         rendered, _, _ = render_message(
             s, scenario, kind="powerschool_activation", district_id=district_id, vendor_id=vendor_id
         )
@@ -206,7 +206,7 @@ def test_it_escapes_a_script_in_a_district_name_in_html_only(make_app):
     connections.connect(app, lea="7551000", vendor="Xello", method="api")
     district_id, vendor_id = ids(app, "7551000")
     for kind in ("renewal_reminder", "lapsed_notice", "request_form", "activation_overdue"):
-        with app.ledger.transaction() as s:
+        with app.ledger.write() as s:
             rendered, _, _ = render_message(s, app, kind=kind, district_id=district_id, vendor_id=vendor_id)
         assert "<script>" not in rendered.html and "<b>Boss</b>" not in rendered.html, kind
         assert "&lt;script&gt;" in rendered.html and "&amp; Sons" in rendered.html, kind
@@ -261,7 +261,7 @@ def test_it_uses_the_configured_templates_folder(make_app, tmp_path: Path):
     app = make_app(TODAY, **mail_settings(templates_dir=str(own)))
     build_scenario(app)
     district_id, vendor_id = ids(app, LAPSED)
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         rendered, _, _ = render_message(s, app, kind="request_form", district_id=district_id, vendor_id=vendor_id)
     assert rendered.subject == f"Form for {LAPSED}"
 
@@ -318,7 +318,7 @@ def test_it_sends_a_district_email_without_contact_to_the_coordinator_to_forward
     from tests.support.mail import NO_CONTACT
 
     district_id, vendor_id = ids(scenario, NO_CONTACT)
-    with scenario.ledger.transaction() as s:
+    with scenario.ledger.write() as s:
         rendered, who, _ = render_message(
             s, scenario, kind="lapsed_notice", district_id=district_id, vendor_id=vendor_id
         )
@@ -330,7 +330,7 @@ def test_it_sends_a_district_email_without_contact_to_the_coordinator_to_forward
 
 
 def test_it_lists_what_needs_follow_up_in_the_digest(scenario):
-    with scenario.ledger.transaction() as s:
+    with scenario.ledger.write() as s:
         digest, who, ctx = render_message(s, scenario, kind="coordinator_digest")
     statuses = {(i["lea"], i["status"]) for i in ctx["items"]}
     assert ("1612000", "overdue") in statuses and ("2906000", "lapsed") in statuses
@@ -343,7 +343,7 @@ def test_it_keeps_the_context_free_of_the_smtp_password(make_app):
     app = make_app(TODAY, **mail_settings(smtp_password="hunter2-very-secret"))
     build_scenario(app)
     district_id, vendor_id = ids(app, ENABLED)
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         ctx = message_context(s, app, kind="renewal_reminder", district_id=district_id, vendor_id=vendor_id)
     assert "hunter2-very-secret" not in repr(ctx) and "hunter2" not in repr(app.settings)
     assert NOW.tzinfo is not None

@@ -127,7 +127,7 @@ def _addresses(row: Outbox) -> list[str]:
 
 
 def _events(app, kind: str) -> int:
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         return s.scalar(select(func.count()).select_from(Event).where(Event.kind == kind))
 
 
@@ -187,7 +187,7 @@ def test_it_keeps_every_message_while_the_server_is_down_for_days_then_delivers_
     assert all(r.attempts >= 3 for r in waiting)
     assert all("cannot reach the SMTP server" in (r.last_error or "") for r in waiting)
     assert max(r.next_attempt_at for r in waiting) - clock <= timedelta(hours=6)
-    with app.ledger.transaction() as s:  # the coordinator digest sees them
+    with app.ledger.write() as s:  # the coordinator digest sees them
         assert len(problems(s, max_attempts=3, now=clock)) == 3
 
     smtp.start()

@@ -179,7 +179,7 @@ def test_a_message_left_in_sending_is_a_warning_and_a_sent_one_without_its_event
 
     app = demo
     long_ago = datetime.now(UTC) - timedelta(hours=2)
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         for key, status in (("test:stuck", "sending"), ("test:unrecorded", "sent")):
             s.add(
                 Outbox(

@@ -62,7 +62,7 @@ def test_a_ledger_where_the_tick_never_ran_needs_attention(cli):
 
 def test_a_tick_that_started_and_never_finished_is_reported(healthy, make_app):
     app = make_app(DAY)
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         s.execute(update(TickRun).values(finished_at=None, ok=False))
     with freeze_time(f"{DAY} 14:00:00"):
         code, found = checks(healthy)
@@ -71,7 +71,7 @@ def test_a_tick_that_started_and_never_finished_is_reported(healthy, make_app):
 
 def test_failed_and_long_pending_messages_need_attention(healthy, make_app):
     app = make_app(DAY)
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         s.execute(update(Outbox).where(Outbox.kind == "lapsed_notice").values(status="failed", last_error="550 no"))
         s.execute(update(Outbox).where(Outbox.kind == "coordinator_digest").values(status="pending"))
     with freeze_time(f"{DAY} 12:20:00"):

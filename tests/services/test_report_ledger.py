@@ -106,7 +106,7 @@ def test_a_lapsed_connection_of_a_leap_school_year_went_366_days_without_data(ma
 
 def test_reminders_sent_count_sent_reminder_emails_of_that_year_only(year_ledger):
     app = year_ledger("2025-10-01")
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         d = q.get_district(s, lea="0505000")
         v = q.get_vendor(s, name="Xello")
         now = datetime(2025, 9, 1, 12, 0, tzinfo=UTC)
@@ -184,7 +184,7 @@ def test_loading_a_year_is_one_select_whatever_the_number_of_districts(make_app)
     connections.connect(app, lea="0101000")
 
     def load():
-        with app.ledger.transaction() as s:
+        with app.ledger.write() as s:
             return load_rows(s, SchoolYear(2026))
 
     few = _count_statements(app, load)

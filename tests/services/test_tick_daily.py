@@ -51,7 +51,7 @@ def outbox(app) -> list[tuple[str, str | None, str]]:
     """(kind, lea, status) of every message, in queue order."""
     from apscn_tracker.ledger.models import District
 
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         rows = s.execute(
             select(Outbox.kind, District.lea_code, Outbox.status)
             .outerjoin(District, District.id == Outbox.district_id)
@@ -61,7 +61,7 @@ def outbox(app) -> list[tuple[str, str | None, str]]:
 
 
 def count(app, model, *where) -> int:
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
@@ -112,7 +112,7 @@ def test_on_july_1_every_renewal_of_the_ended_year_is_disconnected_once_with_one
     assert run(app, D(2026, 6, 30))["disconnected"] == 0
     assert run(app, D(2026, 7, 1))["disconnected"] == 3
     assert run(app, D(2026, 7, 1))["disconnected"] == 0
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         dates = dict(s.execute(select(Renewal.school_year, Renewal.disconnected_on)).all())
         events = s.execute(
             select(Event.effective_on, Event.school_year, Event.actor).where(Event.kind == "disconnected")
@@ -127,7 +127,7 @@ def test_a_year_missed_entirely_is_still_rolled_over_with_its_own_june_30(day_ap
     renewals.record_request(app, lea="0101000", year="2025-26", on=D(2025, 6, 2))
     renewals.record_request(app, lea="0101000", year="2026-27", on=D(2026, 6, 1))
     assert run(app, D(2027, 8, 3))["disconnected"] == 2
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         assert dict(s.execute(select(Renewal.school_year, Renewal.disconnected_on)).all()) == {
             2025: D(2026, 6, 30),
             2026: D(2027, 6, 30),
@@ -143,7 +143,7 @@ def test_a_tick_skipped_for_40_days_sends_one_lapsed_notice_not_six(day_app):
     run(app, D(2026, 7, 1))
     got = run(app, D(2026, 8, 10))  # notices were due July 8, 15, 22, 29, Aug 5
     assert got["queued"]["lapsed_notice"] == 1
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         keys = list(s.scalars(select(Outbox.key).where(Outbox.kind == "lapsed_notice").order_by(Outbox.id)))
     conn = keys[0].split(":")[1]
     assert keys == [f"lapsed_notice:{conn}:2026:2026-07-01", f"lapsed_notice:{conn}:2026:2026-08-05"]
@@ -160,7 +160,7 @@ def test_a_tick_on_june_20_after_none_since_april_sends_only_the_14_day_renewal_
     assert sum(run(app, D(2026, 4, 1))["queued"].values()) == 0
     got = run(app, D(2026, 6, 20))
     assert got["queued"]["renewal_reminder"] == 1
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         keys = list(s.scalars(select(Outbox.key).where(Outbox.kind == "renewal_reminder")))
     assert len(keys) == 1 and keys[0].endswith(":2026:2026-06-16")  # about 2026-27, the 14-day milestone
 
@@ -198,7 +198,7 @@ def test_the_coordinator_digest_goes_once_a_day_and_only_on_days_with_reminders(
     assert run(app, D(2026, 7, 1))["queued"]["coordinator_digest"] == 0
     assert run(app, D(2026, 7, 2))["queued"]["coordinator_digest"] == 0  # nothing due that day
     assert run(app, D(2026, 7, 8))["queued"]["coordinator_digest"] == 1
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         digests = list(s.scalars(select(Outbox.key).where(Outbox.kind == "coordinator_digest").order_by(Outbox.id)))
     assert digests == ["coordinator_digest:2026-07-01", "coordinator_digest:2026-07-08"]
 
@@ -226,7 +226,7 @@ def test_a_district_without_contacts_is_reminded_through_the_coordinator_and_nam
     app = day_app(D(2026, 7, 1))
     api(app, "0104000", contact=None)
     run(app, D(2026, 7, 1))
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         rows = s.execute(select(Outbox.kind, Outbox.to_addrs, Outbox.body_text).order_by(Outbox.id)).all()
     (k1, to1, _), (k2, to2, digest) = rows
     assert (k1, k2) == ("lapsed_notice", "coordinator_digest")
@@ -271,7 +271,7 @@ def test_each_tick_leaves_a_heartbeat_with_its_counts(day_app):
     app = day_app(D(2026, 7, 1))
     api(app, "0101000")
     result = run(app, D(2026, 7, 1))
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         (beat,) = s.scalars(select(TickRun)).all()
     assert beat.today == D(2026, 7, 1) and beat.ok and beat.finished_at is not None and beat.error is None
     assert json.loads(beat.counts)["queued"] == result["queued"]
@@ -284,7 +284,7 @@ def test_a_failing_tick_records_its_error_in_the_heartbeat(day_app, monkeypatch)
     monkeypatch.setattr(tick_module, "load_candidates", lambda *a: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         run(app, D(2026, 7, 1))
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         (beat,) = s.scalars(select(TickRun)).all()
     assert not beat.ok and beat.finished_at is not None and "ZeroDivisionError" in beat.error
 
@@ -309,7 +309,7 @@ def test_a_stop_request_ends_the_tick_between_batches_and_the_next_run_finishes_
     assert second["interrupted"] is False and second["queued"]["lapsed_notice"] == 3
     assert second["queued"]["coordinator_digest"] == 1 and second["sent"] == 6
     assert sorted(lea for kind, lea, _ in outbox(app) if kind == "lapsed_notice") == leas
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         beats = [(b.ok, b.error is None) for b in s.scalars(select(TickRun).order_by(TickRun.id))]
     assert beats == [(False, False), (True, True)]
 
@@ -324,7 +324,7 @@ def test_loading_the_snapshots_takes_the_same_number_of_queries_for_five_or_all_
         listener = lambda *args: seen.append(args[2]) if args[2].lstrip().upper().startswith("SELECT") else None  # noqa: E731
         event.listen(app.ledger.engine, "before_cursor_execute", listener)
         try:
-            with app.ledger.transaction() as s:
+            with app.ledger.write() as s:
                 found = load_candidates(app, s)
         finally:
             event.remove(app.ledger.engine, "before_cursor_execute", listener)
@@ -352,6 +352,6 @@ def test_the_yearly_report_of_the_ended_year_is_written_on_july_1_once(day_app, 
     assert (home / "reports" / "apscn-report-2025-26.html").is_file()
     assert first["queued"]["report_ready"] == 1
     assert run(app, D(2026, 7, 2))["queued"]["report_ready"] == 0
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         (to, text) = s.execute(select(Outbox.to_addrs, Outbox.body_text).where(Outbox.kind == "report_ready")).one()
     assert COORDINATOR in to and "apscn-report-2025-26.html" in text

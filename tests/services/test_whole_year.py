@@ -188,7 +188,7 @@ def test_a_year_of_daily_ticks_sends_every_reminder_once_on_its_day_and_nothing_
     elapsed = time.monotonic() - started
     assert steps == {}
 
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         rows = s.execute(
             select(Outbox.kind, District.lea_code, Outbox.created_at, Outbox.sent_at, Outbox.status, Outbox.to_addrs)
             .outerjoin(District, District.id == Outbox.district_id)

@@ -76,7 +76,7 @@ def build_scenario(app: App) -> None:
 
 
 def ids(app: App, lea: str | None, vendor: str | None = "Xello") -> tuple[int | None, int | None]:
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         d = q.get_district(s, lea=lea).id if lea else None
         v = q.get_vendor(s, name=vendor).id if (vendor and lea) else None
     return d, v
@@ -106,7 +106,7 @@ def queue(app: App, kind: str, *, key: str | None = None, now: datetime = NOW, *
     district_id, vendor_id = ids(app, lea)
     if kind == "delivery_failed" and not extra:
         extra = dict(FAILED_EXTRA)
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         return queue_message(
             s,
             app,
@@ -121,7 +121,7 @@ def queue(app: App, kind: str, *, key: str | None = None, now: datetime = NOW, *
 
 
 def rows(app: App) -> list[Outbox]:
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         return list(s.scalars(select(Outbox).order_by(Outbox.id)))
 
 

@@ -50,12 +50,12 @@ def ledger(make_app, monkeypatch):
 
 
 def heartbeats(app) -> list[date]:
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         return list(s.scalars(select(TickRun.today).where(TickRun.ok.is_(True)).order_by(TickRun.id)))
 
 
 def outbox_keys(app) -> list[str]:
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         return list(s.scalars(select(Outbox.key).order_by(Outbox.id)))
 
 

@@ -63,7 +63,7 @@ def test_sigterm_during_delivery_stops_after_the_current_batch_and_the_next_tick
         assert "scheduler stopped" in log and "Traceback" not in log
 
         app = make_app(TODAY)
-        with app.ledger.transaction() as s:
+        with app.ledger.write() as s:
             by_status = dict(s.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all())
             beat = s.execute(select(TickRun.ok, TickRun.error)).one()
         sent = by_status.get("sent", 0)

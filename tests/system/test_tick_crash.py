@@ -40,7 +40,7 @@ def run_later(args: list[str], *, at: datetime, env: dict[str, str]) -> subproce
 
 def ledger_rows(make_app):
     app = make_app(TODAY)
-    with app.ledger.transaction() as s:
+    with app.ledger.write() as s:
         outbox = s.execute(select(Outbox.id, Outbox.key, Outbox.status, Outbox.message_id)).all()
         sent_events = s.execute(select(Event.data).where(Event.kind == "message_sent")).scalars().all()
         queued_events = s.scalar(select(func.count()).select_from(Event).where(Event.kind == "reminder_queued"))
