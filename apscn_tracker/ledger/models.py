@@ -7,12 +7,19 @@ School years are stored as their start year (2026 = 2026-27).
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import ClassVar
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import Column, Index, Table, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
-class District(SQLModel, table=True):
+class LedgerTable(SQLModel):
+    """The base of every table: ``Model.__table__`` is its typed SQLAlchemy Core table, for set-based statements."""
+
+    __table__: ClassVar[Table]
+
+
+class District(LedgerTable, table=True):
     id: int | None = Field(default=None, primary_key=True)
     lea_code: str = Field(max_length=7, unique=True, index=True)
     name: str
@@ -22,7 +29,7 @@ class District(SQLModel, table=True):
     updated_at: datetime
 
 
-class Contact(SQLModel, table=True):
+class Contact(LedgerTable, table=True):
     id: int | None = Field(default=None, primary_key=True)
     district_id: int = Field(foreign_key="district.id", index=True, ondelete="CASCADE")
     name: str | None = None
@@ -31,7 +38,7 @@ class Contact(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("district_id", "email", name="uq_contact_district_email"),)
 
 
-class Vendor(SQLModel, table=True):
+class Vendor(LedgerTable, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True)
     onboarding_name: str | None = None
@@ -39,7 +46,7 @@ class Vendor(SQLModel, table=True):
     created_at: datetime
 
 
-class Connection(SQLModel, table=True):
+class Connection(LedgerTable, table=True):
     id: int | None = Field(default=None, primary_key=True)
     district_id: int = Field(foreign_key="district.id")
     vendor_id: int = Field(foreign_key="vendor.id", index=True)
@@ -50,7 +57,7 @@ class Connection(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("district_id", "vendor_id", name="uq_connection_district_vendor"),)
 
 
-class Renewal(SQLModel, table=True):
+class Renewal(LedgerTable, table=True):
     id: int | None = Field(default=None, primary_key=True)
     connection_id: int = Field(foreign_key="connection.id")
     school_year: int
@@ -72,7 +79,7 @@ class Renewal(SQLModel, table=True):
     )
 
 
-class Event(SQLModel, table=True):
+class Event(LedgerTable, table=True):
     """Append-only history. Never updated or deleted; a correction is a new event."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -88,7 +95,7 @@ class Event(SQLModel, table=True):
     __table_args__ = (Index("ix_event_district", "district_id", "id"),)
 
 
-class Outbox(SQLModel, table=True):
+class Outbox(LedgerTable, table=True):
     """One rendered email; ``key`` is the idempotency key and the lock of claim-then-send."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -118,7 +125,7 @@ class Outbox(SQLModel, table=True):
     )
 
 
-class TickRun(SQLModel, table=True):
+class TickRun(LedgerTable, table=True):
     """The heartbeat: one row per tick, so ``doctor`` can say when the loop last ran."""
 
     id: int | None = Field(default=None, primary_key=True)

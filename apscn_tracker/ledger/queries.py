@@ -31,11 +31,6 @@ def chunks(items: Sequence[T], size: int = IN_LIST) -> Iterator[Sequence[T]]:
         yield items[i : i + size]
 
 
-def table_of(model: type) -> Table:
-    """The Core table of a model (SQLModel declares ``__table__`` untyped)."""
-    return model.__table__  # type: ignore[attr-defined]
-
-
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """``executemany`` INSERT of ``rows`` (dicts with the same keys) into ``table``, in the session's transaction.
 

@@ -64,7 +64,7 @@ def _now(now: datetime | None) -> datetime:
     return now.astimezone(UTC)
 
 
-EVENT = q.table_of(Event)
+EVENT = Event.__table__
 out_c = OUTBOX.c
 
 

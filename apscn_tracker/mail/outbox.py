@@ -19,14 +19,14 @@ from sqlmodel import Session, col
 
 from apscn_tracker.errors import NotFound, UserError
 from apscn_tracker.ledger.models import District, Outbox, Vendor
-from apscn_tracker.ledger.queries import chunks, insert_rows, table_of
+from apscn_tracker.ledger.queries import chunks, insert_rows
 from apscn_tracker.mail.message import HeaderError, check_header, make_message_id, normalize_addresses, parse_addresses
 from apscn_tracker.mail.render import check_kind
 
 if TYPE_CHECKING:
     from apscn_tracker.mail.render import Rendered
 
-OUTBOX = table_of(Outbox)
+OUTBOX = Outbox.__table__
 STATUSES = ("pending", "sending", "sent", "failed")
 KEY_MAX = 200
 _KEY = re.compile(r"^[\x21-\x7e]+$")

@@ -15,15 +15,14 @@ from sqlalchemy.orm import Session
 from apscn_tracker.domain.reminders import KINDS as REMINDER_KINDS
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.ledger.models import Connection, Contact, District, Outbox, Renewal, Vendor
-from apscn_tracker.ledger.queries import table_of
 from apscn_tracker.report.stats import ReportRow
 
-conn = table_of(Connection).c
-dist = table_of(District).c
-vend = table_of(Vendor).c
-ren = table_of(Renewal).c
-outbox = table_of(Outbox).c
-contact = table_of(Contact).c
+conn = Connection.__table__.c
+dist = District.__table__.c
+vend = Vendor.__table__.c
+ren = Renewal.__table__.c
+outbox = Outbox.__table__.c
+contact = Contact.__table__.c
 
 
 _BATCH = 2000

@@ -47,7 +47,7 @@ def connect(
             if ids:
                 q.insert_rows(
                     s,
-                    q.table_of(Connection),
+                    Connection.__table__,
                     [
                         {
                             "district_id": i,
@@ -62,7 +62,7 @@ def connect(
                 event = q.event_row(
                     kind="connected", actor=app.actor, vendor_id=v.id, effective_on=today, data={"method": method}
                 )
-                q.insert_rows(s, q.table_of(Event), [{**event, "district_id": i} for i in ids])
+                q.insert_rows(s, Event.__table__, [{**event, "district_id": i} for i in ids])
             return {"vendor": v.name, "method": method, "connected": len(ids)}
         d = q.get_district(s, lea=lea or "")
         assert d.id is not None and v.id is not None  # rows read from the ledger have their ids

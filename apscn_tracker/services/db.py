@@ -299,10 +299,9 @@ def _projection(s: Any) -> Check:
     from apscn_tracker.domain.projection import DATE_FIELDS, EVENT_KINDS, fold
     from apscn_tracker.domain.schoolyear import SchoolYear
     from apscn_tracker.ledger.models import Connection, District, Event, Renewal, Vendor
-    from apscn_tracker.ledger.queries import table_of
 
-    ev, conn, ren = table_of(Event).c, table_of(Connection).c, table_of(Renewal).c
-    dist, vend = table_of(District).c, table_of(Vendor).c
+    ev, conn, ren = Event.__table__.c, Connection.__table__.c, Renewal.__table__.c
+    dist, vend = District.__table__.c, Vendor.__table__.c
     history: dict[tuple[int, int, int], list[tuple[str, date | None, dict[str, Any]]]] = defaultdict(list)
     bad_data: list[str] = []
     stmt = (
@@ -324,7 +323,7 @@ def _projection(s: Any) -> Check:
         history[(did, vid, year)].append((kind, on, payload))
     rows = s.execute(
         select(conn.district_id, conn.vendor_id, ren.school_year, *(ren[f] for f in DATE_FIELDS)).join_from(
-            table_of(Renewal), table_of(Connection), conn.id == ren.connection_id
+            Renewal.__table__, Connection.__table__, conn.id == ren.connection_id
         )
     ).all()
     names = {
@@ -378,10 +377,9 @@ def _iso(value: Any) -> str:
 
 def _outbox(s: Any, now: datetime) -> Check:
     from apscn_tracker.ledger.models import Event, Outbox
-    from apscn_tracker.ledger.queries import table_of
     from apscn_tracker.mail.delivery import CLAIM_TIMEOUT
 
-    ob, ev = table_of(Outbox).c, table_of(Event).c
+    ob, ev = Outbox.__table__.c, Event.__table__.c
     problems: list[str] = []
     warnings: list[str] = []
     by_status = dict(s.execute(select(ob.status, func.count()).group_by(ob.status)).all())

@@ -141,11 +141,10 @@ def tick_check(app: App, now: datetime) -> Check:
 
 def outbox_checks(app: App, now: datetime) -> list[Check]:
     from apscn_tracker.ledger.models import Outbox
-    from apscn_tracker.ledger.queries import table_of
     from apscn_tracker.mail.delivery import CLAIM_TIMEOUT
     from apscn_tracker.mail.outbox import counts
 
-    table = table_of(Outbox)
+    table = Outbox.__table__
     box = table.c
     checks: list[Check] = []
     with app.ledger.read() as s:

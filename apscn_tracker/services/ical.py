@@ -15,15 +15,14 @@ from sqlalchemy.orm import Session
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Connection, District, Event, Renewal, Vendor
-from apscn_tracker.ledger.queries import table_of
 from apscn_tracker.report.ical import PendingRenewal, deadline_events, to_ical
 from apscn_tracker.services.app import App
 
-conn = table_of(Connection).c
-dist = table_of(District).c
-vend = table_of(Vendor).c
-ren = table_of(Renewal).c
-event = table_of(Event).c
+conn = Connection.__table__.c
+dist = District.__table__.c
+vend = Vendor.__table__.c
+ren = Renewal.__table__.c
+event = Event.__table__.c
 
 
 REVISION_KINDS = ("requested", "corrected")

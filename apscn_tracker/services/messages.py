@@ -130,22 +130,22 @@ class Prefetched(Lookup):
         super().__init__(session)
         ids = sorted(set(district_ids))
         self._years = set(years)
-        dist, cont = q.table_of(District).c, q.table_of(Contact).c
-        conn_c, ren_c = q.table_of(Connection).c, q.table_of(Renewal).c
+        dist, cont = District.__table__.c, Contact.__table__.c
+        conn_c, ren_c = Connection.__table__.c, Renewal.__table__.c
         self._districts: dict[int, Any] = {}
         self._contacts: dict[int, list[Any]] = {}
         self._connections: dict[tuple[int, int], Any] = {}
         self._renewals: dict[tuple[int, int], Any] = {}
-        self._vendors = {v.id: v for v in session.execute(select(q.table_of(Vendor)))}
+        self._vendors = {v.id: v for v in session.execute(select(Vendor.__table__))}
         for chunk in q.chunks(ids):
-            for d in session.execute(select(q.table_of(District)).where(dist.id.in_(chunk))):
+            for d in session.execute(select(District.__table__).where(dist.id.in_(chunk))):
                 self._districts[d.id] = d
                 self._contacts[d.id] = []
-            for c in session.execute(select(q.table_of(Contact)).where(cont.district_id.in_(chunk)).order_by(cont.id)):
+            for c in session.execute(select(Contact.__table__).where(cont.district_id.in_(chunk)).order_by(cont.id)):
                 self._contacts[c.district_id].append(c)
-            for c in session.execute(select(q.table_of(Connection)).where(conn_c.district_id.in_(chunk))):
+            for c in session.execute(select(Connection.__table__).where(conn_c.district_id.in_(chunk))):
                 self._connections[(c.district_id, c.vendor_id)] = c
-            renewals = select(q.table_of(Renewal)).where(
+            renewals = select(Renewal.__table__).where(
                 ren_c.connection_id.in_(select(conn_c.id).where(conn_c.district_id.in_(chunk))),
                 ren_c.school_year.in_(sorted(self._years)),
             )

@@ -58,7 +58,7 @@ def apply_roster(
     added: list[dict[str, Any]] = []
     renamed: list[dict[str, Any]] = []
     new_contacts: list[tuple[str, Any]] = []
-    dist, cont = q.table_of(District).c, q.table_of(Contact).c
+    dist, cont = District.__table__.c, Contact.__table__.c
     with app.ledger.write() as s:
         existing = {
             lea: (did, name, county)
@@ -112,7 +112,7 @@ def apply_roster(
             s.rollback()
             return summary
         conn = s.connection()
-        districts, contacts, events_table = q.table_of(District), q.table_of(Contact), q.table_of(Event)
+        districts, contacts, events_table = District.__table__, Contact.__table__, Event.__table__
         total = 2 * len(added) + 2 * len(renamed) + len(new_contacts) + 1
         written = 0
 

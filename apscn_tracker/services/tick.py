@@ -50,10 +50,10 @@ StopFlag = Callable[[], bool]
 
 
 # the set-based statements below are plain SQL on the models' Core tables and their columns
-CONNECTION, DISTRICT, VENDOR = q.table_of(Connection), q.table_of(District), q.table_of(Vendor)
-RENEWAL, EVENT = q.table_of(Renewal), q.table_of(Event)
+CONNECTION, DISTRICT, VENDOR = Connection.__table__, District.__table__, Vendor.__table__
+RENEWAL, EVENT = Renewal.__table__, Event.__table__
 conn_t, dist_t, vend_t = CONNECTION.c, DISTRICT.c, VENDOR.c
-ren_t, ev_t, run_t = RENEWAL.c, EVENT.c, q.table_of(TickRun).c
+ren_t, ev_t, run_t = RENEWAL.c, EVENT.c, TickRun.__table__.c
 
 
 @dataclass(frozen=True, slots=True)
