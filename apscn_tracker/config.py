@@ -82,7 +82,7 @@ class Settings:
         return self.home / "config.toml"
 
     def calendar(self):  # -> StateCalendar, imported lazily
-        from apscn_tracker.domain.calendar import StateCalendar
+        from apscn_tracker.domain.workdays import StateCalendar
 
         return StateCalendar(
             extra_closures=self.extra_closures,

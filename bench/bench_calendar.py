@@ -10,7 +10,7 @@ import random
 import time
 from datetime import date, timedelta
 
-from apscn_tracker.domain.calendar import StateCalendar
+from apscn_tracker.domain.workdays import StateCalendar
 
 CALLS = 10_000
 FIRST, LAST = date(2000, 1, 1), date(2100, 12, 31)

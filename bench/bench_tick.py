@@ -93,9 +93,9 @@ def baseline_day(db, args, today: date, outdir: Path) -> dict:
     from email.utils import format_datetime
 
     from apscn_tracker.config import ReminderRules
-    from apscn_tracker.domain.calendar import StateCalendar
     from apscn_tracker.domain.reminders import Snapshot, due_reminders
     from apscn_tracker.domain.schoolyear import SchoolYear
+    from apscn_tracker.domain.workdays import StateCalendar
 
     cal, rules = StateCalendar(), ReminderRules()
     current = SchoolYear.of(today)

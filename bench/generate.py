@@ -37,8 +37,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from apscn_tracker.config import Settings
-from apscn_tracker.domain.calendar import StateCalendar
 from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.domain.workdays import StateCalendar
 from apscn_tracker.ledger.db import open_ledger
 
 TODAY = date(2026, 9, 15)  # a Tuesday, 11 weeks into the 2026-27 school year

@@ -108,8 +108,8 @@ ORDER BY d.lea_code, v.name
 
 
 def _baseline_status(db, today: date, *, district_id: int | None = None) -> list[dict]:
-    from apscn_tracker.domain.calendar import StateCalendar
     from apscn_tracker.domain.schoolyear import SchoolYear
+    from apscn_tracker.domain.workdays import StateCalendar
 
     cal = StateCalendar()
     sy = SchoolYear.of(today)
@@ -233,8 +233,8 @@ ORDER BY d.lea_code, v.name
 
 
 def _baseline_report(args):
-    from apscn_tracker.domain.calendar import StateCalendar
     from apscn_tracker.domain.schoolyear import SchoolYear
+    from apscn_tracker.domain.workdays import StateCalendar
     from apscn_tracker.report.stats import ReportRow, compute_report
 
     db = _baseline_db(args.db)
@@ -288,7 +288,7 @@ def op_add_working_days(args, side: str) -> dict:
     sys.path.insert(0, str(HERE))
     from bench_calendar import CALLS, cases
 
-    from apscn_tracker.domain.calendar import StateCalendar
+    from apscn_tracker.domain.workdays import StateCalendar
 
     work = cases()
     cal = StateCalendar()

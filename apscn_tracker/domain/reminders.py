@@ -67,7 +67,7 @@ DISTRICT_KINDS = frozenset({RENEWAL_REMINDER, LAPSED_NOTICE, SEND_DETAILS_REMIND
 
 
 class Calendar(Protocol):
-    """What the rules need of :class:`apscn_tracker.domain.calendar.StateCalendar`."""
+    """What the rules need of :class:`apscn_tracker.domain.workdays.StateCalendar`."""
 
     def add_working_days(self, start: date, n: int) -> date: ...
 

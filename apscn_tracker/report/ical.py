@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import quote
 
-from apscn_tracker.domain.calendar import ACTIVATION_WORKING_DAYS, StateCalendar, request_by
 from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.domain.workdays import ACTIVATION_WORKING_DAYS, StateCalendar, request_by
 
 UID_DOMAIN = "apscn-tracker"
 PRODID = "-//apscn-tracker//APSCN deadlines//EN"

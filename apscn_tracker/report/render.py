@@ -114,7 +114,7 @@ def _metric(value: float | int | None, kind: str = "count") -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
 
 
-def _long_date(value: str | date | None) -> str:
+def _month_day_year(value: str | date | None) -> str:
     if value is None:
         return "—"
     d = date.fromisoformat(value) if isinstance(value, str) else value
@@ -149,7 +149,7 @@ def environment(template_dirs: Sequence[Path]):
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(pct=_pct, num=_num, n=_n, signed=_signed, metric=_metric, long_date=_long_date, md=_md)
+    env.filters.update(pct=_pct, num=_num, n=_n, signed=_signed, metric=_metric, month_day_year=_month_day_year, md=_md)
     env.globals.update(status_labels=charts.STATUS_LABELS, status_colors=charts.STATUS_COLORS)
     return env
 

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from apscn_tracker.domain.calendar import ACTIVATION_WORKING_DAYS, StateCalendar
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.domain.status import STATUSES, Status, renewal_status
+from apscn_tracker.domain.workdays import ACTIVATION_WORKING_DAYS, StateCalendar
 
 __all__ = [
     "NOTES",

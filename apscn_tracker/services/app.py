@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from apscn_tracker.config import Settings, load_settings, local_today
 
 if TYPE_CHECKING:
-    from apscn_tracker.domain.calendar import StateCalendar
+    from apscn_tracker.domain.workdays import StateCalendar
     from apscn_tracker.ledger.db import Ledger
 
 

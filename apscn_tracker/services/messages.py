@@ -37,9 +37,9 @@ from typing import Any
 from sqlalchemy import and_, exists, select
 from sqlmodel import Session, col
 
-from apscn_tracker.domain.calendar import expected_enabled_by, request_by
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.domain.status import Status, renewal_status
+from apscn_tracker.domain.workdays import expected_enabled_by, request_by
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Connection, Contact, District, Outbox, Renewal, Vendor

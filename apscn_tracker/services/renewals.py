@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from apscn_tracker.domain.calendar import expected_enabled_by
 from apscn_tracker.domain.projection import FIELD_OF_STEP
 from apscn_tracker.domain.schoolyear import SchoolYear, SchoolYearError
+from apscn_tracker.domain.workdays import expected_enabled_by
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Connection, District, Renewal, Vendor

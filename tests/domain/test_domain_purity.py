@@ -34,7 +34,7 @@ def test_the_domain_imports_no_database_cli_template_mail_or_scheduler_module() 
     )
     found = json.loads(out.stdout.strip().splitlines()[-1])
     assert found["imported"] == _domain_modules()
-    assert "apscn_tracker.domain.calendar" in found["imported"]
+    assert "apscn_tracker.domain.workdays" in found["imported"]
     assert "apscn_tracker.domain.schoolyear" in found["imported"]
     loaded = {name.split(".")[0] for name in found["modules"]}
     assert sorted(loaded.intersection(FORBIDDEN)) == []

@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apscn_tracker.config import ReminderRules
-from apscn_tracker.domain.calendar import StateCalendar, expected_enabled_by
 from apscn_tracker.domain.reminders import (
     ACTIVATION_OVERDUE,
     LAPSED_NOTICE,
@@ -18,6 +17,7 @@ from apscn_tracker.domain.reminders import (
     due_reminders,
 )
 from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.domain.workdays import StateCalendar, expected_enabled_by
 
 CAL = StateCalendar()
 ONE = timedelta(days=1)

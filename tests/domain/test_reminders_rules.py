@@ -13,7 +13,6 @@ from datetime import date
 import pytest
 
 from apscn_tracker.config import ReminderRules
-from apscn_tracker.domain.calendar import StateCalendar
 from apscn_tracker.domain.reminders import (
     ACTIVATION_OVERDUE,
     LAPSED_NOTICE,
@@ -28,6 +27,7 @@ from apscn_tracker.domain.reminders import (
     send_details_reminder,
 )
 from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.domain.workdays import StateCalendar
 
 D = date
 CAL = StateCalendar()

@@ -4,9 +4,9 @@ from datetime import date
 
 import pytest
 
-from apscn_tracker.domain.calendar import StateCalendar, expected_enabled_by
 from apscn_tracker.domain.schoolyear import SchoolYear, SchoolYearError
 from apscn_tracker.domain.status import Status, renewal_status
+from apscn_tracker.domain.workdays import StateCalendar, expected_enabled_by
 
 CAL = StateCalendar()
 Y = SchoolYear(2026)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apscn_tracker.domain.calendar import StateCalendar
+from apscn_tracker.domain.workdays import StateCalendar
 
 ONE = timedelta(days=1)
 CAL = StateCalendar()

@@ -11,8 +11,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from apscn_tracker.domain.calendar import StateCalendar, expected_enabled_by
 from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.domain.workdays import StateCalendar, expected_enabled_by
 from apscn_tracker.report import charts
 from apscn_tracker.report.render import neutralise, render_csv, render_html, render_json, render_markdown
 from apscn_tracker.report.stats import ROW_FIELDS, ReportRow, compute_report

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apscn_tracker.domain.calendar import StateCalendar, expected_enabled_by
 from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.domain.workdays import StateCalendar, expected_enabled_by
 from apscn_tracker.report.stats import (
     PERCENTILE_METHOD,
     ROW_FIELDS,

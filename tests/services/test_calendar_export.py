@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import icalendar
 import pytest
 
-from apscn_tracker.domain.calendar import StateCalendar, request_by
 from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.domain.workdays import StateCalendar, request_by
 from apscn_tracker.report.ical import PendingRenewal, deadline_events, to_ical, uid_part
 from apscn_tracker.services import connections, renewals, vendors
 from apscn_tracker.services.ical import build_calendar

@@ -7,7 +7,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from apscn_tracker.domain.calendar import (
+from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.domain.workdays import (
     ACTIVATION_WORKING_DAYS,
     CLOSURE_NAME,
     Holiday,
@@ -15,7 +16,6 @@ from apscn_tracker.domain.calendar import (
     expected_enabled_by,
     request_by,
 )
-from apscn_tracker.domain.schoolyear import SchoolYear
 
 NEW_YEAR = "New Year's Day"
 MLK = "Dr. Martin Luther King Jr.'s Birthday"
