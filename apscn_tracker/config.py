@@ -81,15 +81,6 @@ class Settings:
     def config_file(self) -> Path:
         return self.home / "config.toml"
 
-    def calendar(self):  # -> StateCalendar, imported lazily
-        from apscn_tracker.domain.workdays import StateCalendar
-
-        return StateCalendar(
-            extra_closures=self.extra_closures,
-            removed_closures=self.removed_closures,
-            collision_policy=self.christmas_collision,
-        )
-
 
 _ENV = {
     "APSCN_DATABASE_URL": "database_url",

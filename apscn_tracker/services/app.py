@@ -9,9 +9,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from apscn_tracker.config import Settings, load_settings, local_today
+from apscn_tracker.domain.workdays import StateCalendar
 
 if TYPE_CHECKING:
-    from apscn_tracker.domain.workdays import StateCalendar
     from apscn_tracker.ledger.db import Ledger
 
 
@@ -36,14 +36,19 @@ class App:
     @property
     def ledger(self) -> Ledger:
         if self._ledger is None:
-            from apscn_tracker.ledger.db import open_ledger
+            from apscn_tracker.ledger.db import open_ledger  # lazy: SQLAlchemy costs ~150 ms, `--help` needs none
 
             self._ledger = open_ledger(self.settings)
         return self._ledger
 
     @cached_property
     def calendar(self) -> StateCalendar:
-        return self.settings.calendar()
+        s = self.settings
+        return StateCalendar(
+            extra_closures=s.extra_closures,
+            removed_closures=s.removed_closures,
+            collision_policy=s.christmas_collision,
+        )
 
     def close(self) -> None:
         if self._ledger is not None:

@@ -6,6 +6,7 @@ import pytest
 
 from apscn_tracker.config import ConfigError, load_settings
 from apscn_tracker.resources import data_dir
+from apscn_tracker.services.app import App
 
 
 def test_the_environment_wins_over_the_file(home):
@@ -60,7 +61,7 @@ def test_a_bad_configuration_file_is_refused_with_the_reason(home, text, message
 def test_extra_closures_from_configuration_are_not_working_days(home):
     home.mkdir(parents=True)
     (home / "config.toml").write_text("extra_closures = ['2026-12-28']\n")
-    assert not load_settings().calendar().is_working_day(date(2026, 12, 28))
+    assert not App(load_settings()).calendar.is_working_day(date(2026, 12, 28))
 
 
 def test_a_bad_configuration_is_one_line_for_the_user(home, cli):
