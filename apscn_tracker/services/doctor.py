@@ -13,7 +13,15 @@ from typing import Any
 from sqlalchemy import func, select
 
 from apscn_tracker.config import ConfigError, Settings
+from apscn_tracker.ledger.models import Outbox
+from apscn_tracker.ledger.scheduler_lock import scheduler_holder
+from apscn_tracker.mail.delivery import CLAIM_TIMEOUT
+from apscn_tracker.mail.message import HeaderError, check_sender
+from apscn_tracker.mail.outbox import counts
 from apscn_tracker.services.app import App
+from apscn_tracker.services.messages import districts_without_contact
+from apscn_tracker.services.send_hour import check_send_hour
+from apscn_tracker.services.tick.heartbeat import last_tick
 
 OK, INFO, ATTENTION = "ok", "info", "attention"
 TICK_MAX_AGE = timedelta(hours=26)  # a daily tick plus slack for a slow run or a late start
@@ -47,9 +55,6 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def config_checks(settings: Settings) -> list[Check]:
-    from apscn_tracker.mail.message import HeaderError, check_sender
-    from apscn_tracker.scheduler import check_send_hour
-
     checks: list[Check] = []
     problems: list[str] = []
     try:
@@ -101,8 +106,6 @@ def _template_problems(settings: Settings) -> list[str]:
 
 
 def tick_check(app: App, now: datetime) -> Check:
-    from apscn_tracker.services.tick import last_tick
-
     last = last_tick(app)
     good = last_tick(app, ok_only=True)
     if last is None:
@@ -140,10 +143,6 @@ def tick_check(app: App, now: datetime) -> Check:
 
 
 def outbox_checks(app: App, now: datetime) -> list[Check]:
-    from apscn_tracker.ledger.models import Outbox
-    from apscn_tracker.mail.delivery import CLAIM_TIMEOUT
-    from apscn_tracker.mail.outbox import counts
-
     table = Outbox.__table__
     box = table.c
     checks: list[Check] = []
@@ -217,8 +216,6 @@ def outbox_checks(app: App, now: datetime) -> list[Check]:
 
 
 def contact_check(app: App) -> Check:
-    from apscn_tracker.services.messages import districts_without_contact
-
     with app.ledger.read() as s:
         found = districts_without_contact(s)
     if not found:
@@ -236,9 +233,7 @@ def contact_check(app: App) -> Check:
 def scheduler_check(settings: Settings) -> Check:
     if not settings.is_sqlite:
         return Check("scheduler", INFO, "PostgreSQL ledger: the scheduler holds an advisory lock while it runs")
-    from apscn_tracker.scheduler import FileLock, lock_path
-
-    pid = FileLock(lock_path(settings)).holder()
+    pid = scheduler_holder(settings)
     if pid is not None:
         return Check("scheduler", INFO, f"a scheduler is running (pid {pid})")
     return Check("scheduler", INFO, "no scheduler is running (fine when cron or a timer runs the tick)")
