@@ -23,7 +23,7 @@ def backup(
 ) -> None:
     """Copy the SQLite ledger while it is in use (SQLite online backup) into a new owner-only file.
     On PostgreSQL, says how to use pg_dump instead."""
-    from apscn_tracker.services.db import backup as run
+    from apscn_tracker.services.db.backups import backup as run
 
     with closing(make_app()) as ctx:
         result = run(ctx, dest=file, force=force)
@@ -41,7 +41,7 @@ def backup(
 def check(as_json: JsonOpt = False) -> None:
     """Check the ledger: database integrity, migrations current, every renewal rebuilt from its events and
     compared, the outbox, file permissions. Reads only. Exit code 1 when a problem is found."""
-    from apscn_tracker.services.db import check as run
+    from apscn_tracker.services.db.checks import check as run
 
     with closing(make_app()) as ctx:
         result = run(ctx)
