@@ -1,4 +1,5 @@
-"""The daily tick (docs/architecture.md, "The tick"): one idempotent function, run by hand or by the scheduler.
+"""The daily tick: one idempotent function, run by hand or by the scheduler (docs/architecture.md, "A day
+through the tick").
 
 ``tick()`` runs the phases in order, one module each, and returns their counts:
 
