@@ -13,13 +13,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from apscn_tracker.config import ConfigError, Settings
+from apscn_tracker.mail.render import template_problems
 from apscn_tracker.services.app import App
 
 OK, INFO, ATTENTION = "ok", "info", "attention"
 TICK_MAX_AGE = timedelta(hours=26)  # a daily tick plus slack for a slow run or a late start
 STUCK_TICK = timedelta(hours=1)  # a tick started this long ago and not finished has died
 DELIVERY_LAG = timedelta(minutes=30)  # a due message this late means delivery is not running
-EMAIL_KINDS = ("renewal_reminder", "lapsed_notice", "activation_overdue", "send_details_reminder", "coordinator_digest")
 LISTED = 20  # names listed per check
 
 
@@ -86,18 +86,10 @@ def config_checks(settings: Settings) -> list[Check]:
 
 
 def _template_problems(settings: Settings) -> list[str]:
-    from apscn_tracker.mail.render import PARTS, bundled_dir
-
-    folders = [p for p in (settings.templates_dir, bundled_dir()) if p is not None]
+    """Every email kind's templates, as rendering finds them (the coordinator's folder, then the bundled one)."""
     if settings.templates_dir is not None and not settings.templates_dir.is_dir():
         return [f"templates_dir {settings.templates_dir} does not exist"]
-    missing = [
-        f"{kind}.{part}"
-        for kind in EMAIL_KINDS
-        for part in PARTS
-        if not any((folder / f"{kind}.{part}").is_file() for folder in folders)
-    ]
-    return [f"email templates missing: {', '.join(missing)}"] if missing else []
+    return template_problems(settings.templates_dir)
 
 
 def tick_check(app: App, now: datetime) -> Check:
@@ -217,7 +209,7 @@ def outbox_checks(app: App, now: datetime) -> list[Check]:
 
 
 def contact_check(app: App) -> Check:
-    from apscn_tracker.services.messages import districts_without_contact
+    from apscn_tracker.services.digest import districts_without_contact
 
     with app.ledger.read() as s:
         found = districts_without_contact(s)

@@ -29,10 +29,11 @@ from typing import Any
 
 from sqlalchemy import and_, func, select, update
 
-from apscn_tracker.domain.reminders import KINDS, Due, Snapshot, due_reminders
+from apscn_tracker.domain.reminders import Due, Snapshot, due_reminders
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Connection, District, Event, Renewal, TickRun, Vendor
+from apscn_tracker.mail.kinds import EMAIL_KINDS, TICK_KINDS
 from apscn_tracker.mail.outbox import queued_keys
 from apscn_tracker.services.app import App
 
@@ -44,7 +45,6 @@ DELIVERY_BATCH = 10  # messages per delivery call and SMTP connection (a stop re
 DIGEST = "coordinator_digest"
 REPORT_READY = "report_ready"
 REPORT_WINDOW = timedelta(days=31)  # a missed July 1 is caught up until the end of July
-QUEUED_KINDS = (*KINDS, DIGEST, REPORT_READY)
 
 StopFlag = Callable[[], bool]
 
@@ -237,7 +237,8 @@ def queue_reminders(
     writes its outbox rows and events with one executemany each.
     Returns (queued per kind, keys nobody could be addressed for, whether a stop request cut it short)."""
     from apscn_tracker.mail.outbox import insert_many
-    from apscn_tracker.services.messages import Prefetched, prepare_message
+    from apscn_tracker.services.lookup import Prefetched
+    from apscn_tracker.services.messages import prepare_message
 
     current = SchoolYear.of(app.today)
     years = (current.start, current.next.start)
@@ -367,13 +368,13 @@ def queue_yearly_report(app: App, *, dry_run: bool = False) -> dict[str, Any] | 
             return None
         if not s.scalar(select(func.count()).select_from(RENEWAL).where(ren_t.school_year == ended.start)):
             return None  # nothing happened that year in this ledger
-    from apscn_tracker.services.messages import ROUTES, queue_message
+    from apscn_tracker.services.messages import queue_message
     from apscn_tracker.services.report import report_paths, report_summary, write_yearly_report
 
     if dry_run:
-        return {"path": str(report_paths(app, ended)[0]), "queued": REPORT_READY in ROUTES}
+        return {"path": str(report_paths(app, ended)[0]), "queued": REPORT_READY in EMAIL_KINDS}
     path = write_yearly_report(app, year=ended)
-    if REPORT_READY not in ROUTES:
+    if REPORT_READY not in EMAIL_KINDS:
         # HOOK: the mail module does not know the report_ready kind yet. The report is written; no key is
         # stored, so a later tick in the window queues the email once the kind exists.
         log.warning("yearly report %s written to %s; the report_ready email kind is not available yet", ended, path)
@@ -407,7 +408,7 @@ def queue_yearly_report(app: App, *, dry_run: bool = False) -> dict[str, Any] | 
 
 def deliver(app: App, *, should_stop: StopFlag = _never) -> dict[str, int]:
     """Deliver what is due, ``DELIVERY_BATCH`` messages at a time, until nothing is due or a stop request."""
-    from apscn_tracker.mail.delivery import deliver_pending
+    from apscn_tracker.services.delivery import deliver_pending
 
     total = {"sent": 0, "failed": 0, "retrying": 0}
     while not should_stop():
@@ -492,7 +493,7 @@ def tick(app: App, *, dry_run: bool = False, should_stop: StopFlag | None = None
         "today": app.today.isoformat(),
         "dry_run": dry_run,
         "disconnected": 0,
-        "queued": dict.fromkeys(QUEUED_KINDS, 0),
+        "queued": dict.fromkeys(TICK_KINDS, 0),
         "sent": 0,
         "failed": 0,
         "retrying": 0,
@@ -565,7 +566,8 @@ def _describe(exc: BaseException) -> str:
 
 def _dry_run_rows(app: App, candidates: list[Candidate]) -> list[dict[str, Any]]:
     """What would be queued, with its recipients (read only; a few set-based reads per batch)."""
-    from apscn_tracker.services.messages import Prefetched, recipients
+    from apscn_tracker.services.lookup import Prefetched
+    from apscn_tracker.services.recipients import recipients
 
     current = SchoolYear.of(app.today)
     rows: list[dict[str, Any]] = []

@@ -21,11 +21,12 @@ import pytest
 from sqlalchemy import MetaData, func, select
 
 from apscn_tracker.ledger.models import Event, Outbox
-from apscn_tracker.mail.delivery import CLAIM_TIMEOUT, CRASH_AFTER_SEND_ENV, deliver_pending
+from apscn_tracker.mail.delivery import CLAIM_TIMEOUT, CRASH_AFTER_SEND_ENV
+from apscn_tracker.mail.kinds import EMAIL_KINDS
 from apscn_tracker.mail.message import build_message
 from apscn_tracker.mail.outbox import problems
-from apscn_tracker.mail.render import ALL_KINDS
 from apscn_tracker.mail.transports import SmtpTransport, TemporaryError
+from apscn_tracker.services.delivery import deliver_pending
 from tests.support.mail import COORDINATOR, NOW, TODAY, build_scenario, mail_settings, parse, parts, queue, rows
 
 NOTHING = {"sent": 0, "failed": 0, "retrying": 0}
@@ -135,10 +136,10 @@ def _events(app, kind: str) -> int:
 
 
 def test_it_delivers_every_kind_to_a_real_smtp_server(app, smtp):
-    for kind in ALL_KINDS:
+    for kind in EMAIL_KINDS:
         assert queue(app, kind) is not None
-    assert deliver_pending(app, now=NOW) == {"sent": len(ALL_KINDS), "failed": 0, "retrying": 0}
-    assert len(smtp.received) == len(ALL_KINDS)
+    assert deliver_pending(app, now=NOW) == {"sent": len(EMAIL_KINDS), "failed": 0, "retrying": 0}
+    assert len(smtp.received) == len(EMAIL_KINDS)
     by_id = {r.message_id: r for r in rows(app)}
     for got in smtp.received:
         msg = got.message
@@ -152,7 +153,7 @@ def test_it_delivers_every_kind_to_a_real_smtp_server(app, smtp):
         assert text == row.body_text and html == row.body_html
         assert not msg.defects
     assert by_id == {}
-    assert _events(app, "message_sent") == len(ALL_KINDS)
+    assert _events(app, "message_sent") == len(EMAIL_KINDS)
 
 
 def test_it_sends_a_batch_over_one_connection(app, smtp):
@@ -379,9 +380,9 @@ def test_it_logs_in_and_keeps_the_password_out_of_the_outbox_files_and_logs(make
         app = make_app(TODAY, **smtp_settings(server, smtp_user="tracker"))
         assert app.settings.smtp_password == SECRET  # from the environment
         build_scenario(app)
-        for kind in ALL_KINDS:
+        for kind in EMAIL_KINDS:
             queue(app, kind)
-        assert deliver_pending(app, now=NOW)["sent"] == len(ALL_KINDS)
+        assert deliver_pending(app, now=NOW)["sent"] == len(EMAIL_KINDS)
 
         # the same ledger through the CLI (env settings), and the file transport
         queue(app, "request_form", key="cli-1")
@@ -412,7 +413,7 @@ def test_it_logs_in_and_keeps_the_password_out_of_the_outbox_files_and_logs(make
 
     last = rows(app)[-1]
     assert last.status == "pending" and "refused the login of tracker" in last.last_error
-    assert len(server.received) == len(ALL_KINDS) + 1
+    assert len(server.received) == len(EMAIL_KINDS) + 1
     places = {
         "ledger": _all_stored_text(app),
         "eml": "\n".join(p.read_bytes().decode("ascii") for p in app.settings.outbox_dir.glob("*.eml")),
