@@ -1,4 +1,4 @@
-"""apscn outbox list | show | send | retry, apscn request-form, apscn preview
+"""apscn outbox list | show | send | retry, apscn send, apscn request-form, apscn preview
 
 The services are imported inside each command: `apscn --help` must not load the database libraries.
 """
@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from apscn_tracker.cli.common import JsonOpt, LeaArg, TodayOpt, VendorOpt, YearOpt, emit_json, make_app, print_table
-from apscn_tracker.mail.kinds import EMAIL_KINDS
+from apscn_tracker.mail.kinds import EMAIL_KINDS, Trigger, names
 
 sub = typer.Typer(
     help="Emails waiting for delivery, sent, or failed: list, read, send now, send again.",
@@ -145,6 +145,28 @@ def _print_queued(r: dict[str, Any], as_json: bool) -> None:
         )
 
 
+ON_DEMAND = names(Trigger.ON_DEMAND)
+
+
+def send(
+    kind: Annotated[str, typer.Argument(help=f"{', '.join(ON_DEMAND[:-1])} or {ON_DEMAND[-1]}.")],
+    lea: LeaArg,
+    vendor: VendorOpt = "Xello",
+    year: YearOpt = None,
+    again: AgainOpt = False,
+    today: TodayOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Queue (and print) an email a coordinator sends on demand, for a district.
+
+    Once per district, vendor and school year (powerschool_activation: once per district and vendor). The year
+    defaults to the current school year (for request_form, the next one when the current one is requested).
+    """
+    from apscn_tracker.services.sending import send_on_demand
+
+    _print_queued(send_on_demand(make_app(today), kind=kind, lea=lea, vendor=vendor, year=year, again=again), as_json)
+
+
 def request_form(
     lea: LeaArg,
     vendor: VendorOpt = "Xello",
@@ -155,7 +177,8 @@ def request_form(
 ) -> None:
     """Queue (and print) the pre-filled "APSCN: eSchoolPLUS API Request" email for a district.
 
-    The year defaults to the current school year, or the next one when the current one is requested.
+    The year defaults to the current school year, or the next one when the current one is requested. The same
+    as `apscn send request_form LEA`.
     """
     from apscn_tracker.services.sending import REQUEST_FORM, send_on_demand
 
@@ -192,5 +215,6 @@ def preview(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(sub, name="outbox")
+    app.command("send")(send)
     app.command("request-form")(request_form)
     app.command("preview")(preview)
