@@ -47,8 +47,6 @@ back at once, and a sender that dies leaves at most this many in ``sending`` unt
 RENEW_AFTER = CLAIM_TIMEOUT / 2
 """A batch still being sent this long after its claim claims the rest of its rows again (a slow server)."""
 DELIVERY_FAILED = "delivery_failed"
-CRASH_AFTER_SEND_ENV = "APSCN_TEST_CRASH_AFTER_SEND"
-"""Fault injection for the tests: when set, the process exits right after a send, before the mark."""
 
 
 class App(Protocol):
@@ -334,11 +332,6 @@ def _notify_coordinator(
     )
 
 
-def _crash_hook() -> None:
-    if os.environ.get(CRASH_AFTER_SEND_ENV):
-        os._exit(70)
-
-
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -400,7 +393,6 @@ def _deliver_one(app: App, transport: Any, row: Any, *, worker: str, fixed: date
     except Exception as exc:  # a bug: keep the message, say what happened, stop
         _mark_retry(app, row, worker=worker, now=fixed or _now(None), error=f"{type(exc).__name__}: {exc}")
         raise
-    _crash_hook()
     _mark_sent(
         app, row, worker=worker, now=fixed or _now(None), transport=transport.name, refused=refused, enqueue=enqueue
     )

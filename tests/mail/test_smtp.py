@@ -6,10 +6,12 @@ import base64
 import logging
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -21,7 +23,7 @@ import pytest
 from sqlalchemy import MetaData, func, select
 
 from apscn_tracker.ledger.models import Event, Outbox
-from apscn_tracker.mail.delivery import CLAIM_TIMEOUT, CRASH_AFTER_SEND_ENV
+from apscn_tracker.mail.delivery import CLAIM_TIMEOUT
 from apscn_tracker.mail.kinds import EMAIL_KINDS
 from apscn_tracker.mail.message import build_message
 from apscn_tracker.mail.outbox import problems
@@ -51,12 +53,13 @@ class Received:
 
 class Handler:
     """Accepts mail, or answers what it is told: ``data_replies`` (in order, one per message) to DATA,
-    ``rcpt_replies`` (per address) to RCPT."""
+    ``rcpt_replies`` (per address) to RCPT. ``on_data`` runs once a message is received, before the reply."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.data_replies: list[str] = []
         self.rcpt_replies: dict[str, str] = {}
+        self.on_data: Callable[[], None] | None = None
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         reply = self.rcpt_replies.get(address.lower())
@@ -72,6 +75,8 @@ class Handler:
         self.received.append(
             Received(session.peer, envelope.mail_from, list(envelope.rcpt_tos), bytes(data), bool(session.ssl))
         )
+        if self.on_data is not None:
+            self.on_data()
         return "250 2.0.0 queued"
 
 
@@ -300,12 +305,21 @@ def test_it_resends_with_the_same_message_id_after_a_crash_between_send_and_mark
         "APSCN_SMTP_PORT": str(smtp.port),
         "APSCN_MAIL_FROM": app.settings.mail_from,
         "APSCN_COORDINATOR_EMAIL": COORDINATOR,
-        CRASH_AFTER_SEND_ENV: "1",
     }
-    crashed = subprocess.run(
-        [sys.executable, "-m", "apscn_tracker", "outbox", "send"], env=env, capture_output=True, timeout=120
+    # the server kills the sender once it has the whole message, before it answers: sent, never marked
+    sender: list[subprocess.Popen] = []
+    smtp.handler.on_data = lambda: os.kill(sender[0].pid, signal.SIGKILL)
+    sender.append(
+        subprocess.Popen(
+            [sys.executable, "-m", "apscn_tracker", "outbox", "send"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
     )
-    assert crashed.returncode == 70, crashed.stderr
+    _, stderr = sender[0].communicate(timeout=120)
+    smtp.handler.on_data = None
+    assert sender[0].returncode == -signal.SIGKILL, stderr
     assert len(smtp.received) == 1
     (left,) = rows(app)
     assert left.status == "sending" and left.attempts == 1 and left.sent_at is None
