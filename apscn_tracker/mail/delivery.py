@@ -8,6 +8,9 @@
   coordinator digest lists it); or ``failed`` after a permanent refusal, with a ``delivery_failed`` notice
   queued for the coordinator (unless the coordinator was the one refused).
 
+Queuing that notice (recipients, context, rendering) is the service layer's: it hands ``deliver_due`` an
+``Enqueue`` callback, which runs in the transaction that marks the row. Mail never imports the services.
+
 A crash between send and mark leaves the row in ``sending``: it is claimed again after the timeout and resent
 with the same Message-ID, so the receiving side can recognise the duplicate.
 """
@@ -19,18 +22,18 @@ import os
 import socket
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import CursorResult, Result, and_, bindparam, insert, select, update
+from sqlmodel import Session
 
+from apscn_tracker.config import Settings
 from apscn_tracker.ledger import queries as q
+from apscn_tracker.ledger.db import Ledger
 from apscn_tracker.ledger.models import Event
 from apscn_tracker.mail.message import HeaderError, address_emails, build_message, check_sender
 from apscn_tracker.mail.outbox import OUTBOX, as_utc
 from apscn_tracker.mail.transports import PermanentError, TemporaryError, make_transport
-
-if TYPE_CHECKING:
-    from apscn_tracker.services.app import App
 
 log = logging.getLogger("apscn_tracker.mail")
 
@@ -43,8 +46,34 @@ CLAIM_BATCH = 10
 back at once, and a sender that dies leaves at most this many in ``sending`` until ``CLAIM_TIMEOUT``."""
 RENEW_AFTER = CLAIM_TIMEOUT / 2
 """A batch still being sent this long after its claim claims the rest of its rows again (a slow server)."""
-CRASH_AFTER_SEND_ENV = "APSCN_TEST_CRASH_AFTER_SEND"
-"""Fault injection for the tests: when set, the process exits right after a send, before the mark."""
+DELIVERY_FAILED = "delivery_failed"
+
+
+class App(Protocol):
+    """What delivery needs of the application (``services.app.App``): settings, ledger, who acts."""
+
+    settings: Settings
+    actor: str
+
+    @property
+    def ledger(self) -> Ledger: ...
+
+
+class Enqueue(Protocol):
+    """Queues an email in ``session``'s transaction: the service layer's ``queue_message``, bound to its app."""
+
+    def __call__(
+        self,
+        session: Session,
+        *,
+        key: str,
+        kind: str,
+        district_id: int | None,
+        vendor_id: int | None,
+        school_year: int | None,
+        extra: dict[str, Any],
+        now: datetime,
+    ) -> object: ...
 
 
 def backoff(attempts: int) -> timedelta:
@@ -178,15 +207,24 @@ def _sent_event(app: App, row: Any, *, transport: str, note: str | None) -> dict
     )
 
 
-def _mark_sent(app: App, row: Any, *, worker: str, now: datetime, transport: str, refused: dict[str, str]) -> None:
+def _mark_sent(
+    app: App,
+    row: Any,
+    *,
+    worker: str,
+    now: datetime,
+    transport: str,
+    refused: dict[str, str],
+    enqueue: Enqueue,
+) -> None:
     """``sent`` with its ``message_sent`` event, in one short transaction of its own (Core statements: this runs
     once per message)."""
     note = "refused: " + "; ".join(f"{a}: {why}" for a, why in refused.items()) if refused else None
-    if refused:  # some recipients refused: the coordinator is told, through the ORM path of queue_message
+    if refused:  # some recipients refused: the coordinator is told, in the same transaction
         with app.ledger.write() as s:
             if _set_sent(s, row, now=now, note=note):
                 s.execute(_INSERT_EVENT, [_sent_event(app, row, transport=transport, note=note)])
-                _notify_coordinator(s, app, row, now=now, error=note or "", refused=list(refused))
+                _notify_coordinator(s, app, row, now=now, error=note or "", refused=list(refused), enqueue=enqueue)
     else:
         with app.ledger.write() as conn:
             if _set_sent(conn, row, now=now, note=None):
@@ -233,7 +271,7 @@ def _mark_retry(app: App, row: Any, *, worker: str, now: datetime, error: str) -
     return at
 
 
-def _mark_failed(app: App, row: Any, *, worker: str, now: datetime, error: str) -> None:
+def _mark_failed(app: App, row: Any, *, worker: str, now: datetime, error: str, enqueue: Enqueue) -> None:
     with app.ledger.write() as s:
         done = _rowcount(s.execute(update(OUTBOX).where(_mine(row, worker)).values(status="failed", last_error=error)))
         if not done:
@@ -248,14 +286,33 @@ def _mark_failed(app: App, row: Any, *, worker: str, now: datetime, error: str) 
             note=f"{row.kind} to {row.to_addrs}: {error}",
             data={"outbox_id": row.id, "kind": row.kind, "message_id": row.message_id},
         )
-        _notify_coordinator(s, app, row, now=now, error=error, refused=None)
+        _notify_coordinator(s, app, row, now=now, error=error, refused=None, enqueue=enqueue)
     log.warning("outbox #%s (%s) failed for good: %s", row.id, row.kind, error)
 
 
-def _notify_coordinator(s: Any, app: App, row: Any, *, now: datetime, error: str, refused: list[str] | None) -> None:
+def failure_notice(row: Any, *, error: str, refused: list[str] | None) -> dict[str, Any]:
+    """The ``failed`` value of a ``delivery_failed`` email's context: what was refused, to whom, and why.
+    ``refused``: the recipients refused while the others got it (None: nobody got it)."""
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "subject": row.subject,
+        "to": row.to_addrs,
+        "cc": row.cc_addrs,
+        "error": error,
+        "refused": refused or [],
+        "partial": refused is not None,
+        "created_at": as_utc(row.created_at),
+        "message_id": row.message_id,
+    }
+
+
+def _notify_coordinator(
+    s: Session, app: App, row: Any, *, now: datetime, error: str, refused: list[str] | None, enqueue: Enqueue
+) -> None:
     """Queue a ``delivery_failed`` notice, unless there is no coordinator or the coordinator was refused."""
     coordinator = (app.settings.coordinator_email or "").strip().lower()
-    if not coordinator or row.kind == "delivery_failed":
+    if not coordinator or row.kind == DELIVERY_FAILED:
         return
     try:
         to = address_emails(row.to_addrs)
@@ -263,47 +320,27 @@ def _notify_coordinator(s: Any, app: App, row: Any, *, now: datetime, error: str
         to = []
     if coordinator in ([a.lower() for a in refused] if refused is not None else to):
         return
-    from apscn_tracker.services.messages import queue_message
-
-    queue_message(
+    enqueue(
         s,
-        app,
-        key=f"delivery_failed:{row.id}",
-        kind="delivery_failed",
+        key=f"{DELIVERY_FAILED}:{row.id}",
+        kind=DELIVERY_FAILED,
         district_id=row.district_id,
         vendor_id=row.vendor_id,
         school_year=row.school_year,
-        extra={
-            "failed": {
-                "id": row.id,
-                "kind": row.kind,
-                "subject": row.subject,
-                "to": row.to_addrs,
-                "cc": row.cc_addrs,
-                "error": error,
-                "refused": refused or [],
-                "partial": refused is not None,
-                "created_at": as_utc(row.created_at),
-                "message_id": row.message_id,
-            }
-        },
+        extra={"failed": failure_notice(row, error=error, refused=refused)},
         now=now,
     )
-
-
-def _crash_hook() -> None:
-    if os.environ.get(CRASH_AFTER_SEND_ENV):
-        os._exit(70)
 
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def deliver_pending(app: App, *, now: datetime | None = None, limit: int | None = None) -> dict[str, int]:
+def deliver_due(app: App, *, enqueue: Enqueue, now: datetime | None = None, limit: int | None = None) -> dict[str, int]:
     """Deliver every due message (at most ``limit``) through the configured transport, one connection.
 
-    ``now`` (aware UTC) fixes the clock for rehearsals and tests; by default the real time of each step.
+    ``enqueue`` queues the coordinator's ``delivery_failed`` notices (see the module doc). ``now`` (aware UTC)
+    fixes the clock for rehearsals and tests; by default the real time of each step.
     Returns counts: ``sent``, ``failed`` (refused for good), ``retrying`` (back in the queue for later).
     """
     fixed = _now(now) if now is not None else None
@@ -329,7 +366,7 @@ def deliver_pending(app: App, *, now: datetime | None = None, limit: int | None 
                         if not left:
                             break
                     row = left.pop(0)
-                    outcome = _deliver_one(app, transport, row, worker=worker, fixed=fixed)
+                    outcome = _deliver_one(app, transport, row, worker=worker, fixed=fixed, enqueue=enqueue)
                     if outcome == STOP:  # the server or the setup is at fault: try nothing else now
                         counts["retrying"] += 1
                         return counts
@@ -342,13 +379,13 @@ def deliver_pending(app: App, *, now: datetime | None = None, limit: int | None 
 STOP = "stop"
 
 
-def _deliver_one(app: App, transport: Any, row: Any, *, worker: str, fixed: datetime | None) -> str:
+def _deliver_one(app: App, transport: Any, row: Any, *, worker: str, fixed: datetime | None, enqueue: Enqueue) -> str:
     """Send one claimed row and mark it; which count it goes to (``STOP``: retrying, and stop the batch)."""
     try:
         message = build_message(row, app.settings)
         refused = transport.send(message)
     except (HeaderError, PermanentError) as exc:
-        _mark_failed(app, row, worker=worker, now=fixed or _now(None), error=str(exc))
+        _mark_failed(app, row, worker=worker, now=fixed or _now(None), error=str(exc), enqueue=enqueue)
         return "failed"
     except TemporaryError as exc:
         _mark_retry(app, row, worker=worker, now=fixed or _now(None), error=str(exc))
@@ -356,6 +393,7 @@ def _deliver_one(app: App, transport: Any, row: Any, *, worker: str, fixed: date
     except Exception as exc:  # a bug: keep the message, say what happened, stop
         _mark_retry(app, row, worker=worker, now=fixed or _now(None), error=f"{type(exc).__name__}: {exc}")
         raise
-    _crash_hook()
-    _mark_sent(app, row, worker=worker, now=fixed or _now(None), transport=transport.name, refused=refused)
+    _mark_sent(
+        app, row, worker=worker, now=fixed or _now(None), transport=transport.name, refused=refused, enqueue=enqueue
+    )
     return "sent"

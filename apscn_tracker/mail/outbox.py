@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from apscn_tracker.mail.render import Rendered
 
 OUTBOX = Outbox.__table__
-STATUSES = ("pending", "sending", "sent", "failed")
+MESSAGE_STATUSES = ("pending", "sending", "sent", "failed")
+"""Where an outbox message stands (a renewal's status is another thing: ``domain.status.STATUSES``)."""
 KEY_MAX = 200
 _KEY = re.compile(r"^[\x21-\x7e]+$")
 
@@ -253,8 +254,8 @@ def list_messages(
     session: Session, *, status: str | None = None, kind: str | None = None, limit: int | None = None
 ) -> list[dict[str, Any]]:
     """Rows oldest first; with ``limit``, the newest ``limit`` rows."""
-    if status is not None and status not in STATUSES:
-        raise UserError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
+    if status is not None and status not in MESSAGE_STATUSES:
+        raise UserError(f"unknown status {status!r}; use one of {', '.join(MESSAGE_STATUSES)}")
     stmt = _with_names()
     if status is not None:
         stmt = stmt.where(Outbox.status == status)
@@ -327,4 +328,4 @@ def counts(session: Session) -> dict[str, int]:
     found = {
         status: n for status, n in session.execute(select(col(Outbox.status), func.count()).group_by(Outbox.status))
     }
-    return {s: int(found.get(s, 0)) for s in STATUSES}
+    return {s: int(found.get(s, 0)) for s in MESSAGE_STATUSES}

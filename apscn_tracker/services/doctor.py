@@ -18,8 +18,9 @@ from apscn_tracker.ledger.scheduler_lock import scheduler_holder
 from apscn_tracker.mail.delivery import CLAIM_TIMEOUT
 from apscn_tracker.mail.message import HeaderError, check_sender
 from apscn_tracker.mail.outbox import counts
+from apscn_tracker.mail.render import template_problems
 from apscn_tracker.services.app import App
-from apscn_tracker.services.messages import districts_without_contact
+from apscn_tracker.services.digest import districts_without_contact
 from apscn_tracker.services.send_hour import check_send_hour
 from apscn_tracker.services.tick.heartbeat import last_tick
 
@@ -27,7 +28,6 @@ OK, INFO, ATTENTION = "ok", "info", "attention"
 TICK_MAX_AGE = timedelta(hours=26)  # a daily tick plus slack for a slow run or a late start
 STUCK_TICK = timedelta(hours=1)  # a tick started this long ago and not finished has died
 DELIVERY_LAG = timedelta(minutes=30)  # a due message this late means delivery is not running
-EMAIL_KINDS = ("renewal_reminder", "lapsed_notice", "activation_overdue", "send_details_reminder", "coordinator_digest")
 LISTED = 20  # names listed per check
 
 
@@ -91,18 +91,10 @@ def config_checks(settings: Settings) -> list[Check]:
 
 
 def _template_problems(settings: Settings) -> list[str]:
-    from apscn_tracker.mail.render import PARTS, bundled_dir
-
-    folders = [p for p in (settings.templates_dir, bundled_dir()) if p is not None]
+    """Every email kind's templates, as rendering finds them (the coordinator's folder, then the bundled one)."""
     if settings.templates_dir is not None and not settings.templates_dir.is_dir():
         return [f"templates_dir {settings.templates_dir} does not exist"]
-    missing = [
-        f"{kind}.{part}"
-        for kind in EMAIL_KINDS
-        for part in PARTS
-        if not any((folder / f"{kind}.{part}").is_file() for folder in folders)
-    ]
-    return [f"email templates missing: {', '.join(missing)}"] if missing else []
+    return template_problems(settings.templates_dir)
 
 
 def tick_check(app: App, now: datetime) -> Check:

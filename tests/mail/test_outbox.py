@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from apscn_tracker.ledger.models import District, Event, Outbox
-from apscn_tracker.mail.delivery import backoff, deliver_pending
+from apscn_tracker.mail.delivery import backoff
+from apscn_tracker.mail.kinds import EMAIL_KINDS
 from apscn_tracker.mail.message import (
     HeaderError,
     build_message,
@@ -20,7 +21,8 @@ from apscn_tracker.mail.message import (
     parse_addresses,
 )
 from apscn_tracker.mail.outbox import enqueue, list_messages, problems, retry
-from apscn_tracker.mail.render import ALL_KINDS, Rendered
+from apscn_tracker.mail.render import Rendered
+from apscn_tracker.services.delivery import deliver_pending
 from tests.support.mail import (
     ACCENTED,
     COORDINATOR,
@@ -148,12 +150,12 @@ def test_it_dates_a_summer_message_in_daylight_time(app):
 
 
 def test_it_writes_eml_files_that_parse_back_for_every_kind(app):
-    for kind in ALL_KINDS:
+    for kind in EMAIL_KINDS:
         assert queue(app, kind) is not None, kind
     result = deliver_pending(app, now=NOW)
-    assert result == {"sent": len(ALL_KINDS), "failed": 0, "retrying": 0}
+    assert result == {"sent": len(EMAIL_KINDS), "failed": 0, "retrying": 0}
     files = _eml_files(app)
-    assert len(files) == len(ALL_KINDS)
+    assert len(files) == len(EMAIL_KINDS)
     by_id = {r.message_id: r for r in rows(app)}
     for path in files:
         assert path.stat().st_mode & 0o777 == 0o600

@@ -25,9 +25,9 @@ import time
 from typing import Any
 
 from apscn_tracker.config import ConfigError
-from apscn_tracker.domain.reminders import KINDS
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
+from apscn_tracker.mail.kinds import TICK_KINDS
 from apscn_tracker.services.app import App
 from apscn_tracker.services.tick import coordinator, delivery, heartbeat, reminders, yearend
 from apscn_tracker.services.tick.base import StopFlag, never
@@ -38,7 +38,6 @@ from apscn_tracker.services.tick.reminders import load_candidates
 from apscn_tracker.services.tick.yearend import rollover
 
 __all__ = [
-    "QUEUED_KINDS",
     "StopFlag",
     "deliver",
     "last_tick",
@@ -52,8 +51,6 @@ __all__ = [
 
 log = logging.getLogger("apscn_tracker.tick")
 
-QUEUED_KINDS = (*KINDS, DIGEST, REPORT_READY)
-
 
 def tick(app: App, *, dry_run: bool = False, should_stop: StopFlag | None = None) -> dict[str, Any]:
     """Run the day's work for ``app.today``; see the module doc. Returns the counts of ``apscn tick --json``."""
@@ -63,7 +60,7 @@ def tick(app: App, *, dry_run: bool = False, should_stop: StopFlag | None = None
         "today": app.today.isoformat(),
         "dry_run": dry_run,
         "disconnected": 0,
-        "queued": dict.fromkeys(QUEUED_KINDS, 0),
+        "queued": dict.fromkeys(TICK_KINDS, 0),
         "sent": 0,
         "failed": 0,
         "retrying": 0,

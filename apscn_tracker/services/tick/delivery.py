@@ -3,8 +3,8 @@ its own as well, every few minutes."""
 
 from __future__ import annotations
 
-from apscn_tracker.mail.delivery import deliver_pending
 from apscn_tracker.services.app import App
+from apscn_tracker.services.delivery import deliver_pending
 from apscn_tracker.services.tick.base import StopFlag, never
 
 DELIVERY_BATCH = 10  # messages per delivery call and SMTP connection (a stop request waits for at most one)

@@ -19,7 +19,9 @@ from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Connection, District, Event, Renewal, Vendor
 from apscn_tracker.mail.outbox import insert_many, queued_keys
 from apscn_tracker.services.app import App
-from apscn_tracker.services.messages import Prefetched, prepare_message, recipients
+from apscn_tracker.services.lookup import Prefetched
+from apscn_tracker.services.messages import prepare_message
+from apscn_tracker.services.recipients import recipients
 from apscn_tracker.services.tick.base import ACTOR, StopFlag, never
 
 BATCH = 200  # reminders per transaction (and per set of look-ups of a dry run)
