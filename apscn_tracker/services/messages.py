@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import and_, exists, select
 from sqlmodel import Session, col
 
-from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.domain.schoolyear import SchoolYear, parse_year
 from apscn_tracker.domain.status import Status, renewal_status
 from apscn_tracker.domain.workdays import expected_enabled_by, request_by
 from apscn_tracker.errors import UserError
@@ -618,11 +618,9 @@ def _resolve(session: Session, *, lea: str | None, vendor: str | None) -> tuple[
 def _default_year(session: Session, app: App, d: District, v: Vendor, year: str | None) -> SchoolYear:
     """The year a request form is for: the one given, else the current year if it has no request yet,
     else the next one."""
-    from apscn_tracker.services.renewals import parse_year
-
     current = SchoolYear.of(app.today)
     if year:
-        return parse_year(year, current)
+        return parse_year(year, app.today)
     assert d.id is not None and v.id is not None  # rows read from the ledger have their ids
     conn = q.find_connection(session, district_id=d.id, vendor_id=v.id)
     if conn is not None:
@@ -711,14 +709,12 @@ def preview(
         raise UserError(f"unknown email kind {kind!r}; kinds: {', '.join(KINDS)}")
     if kind in DISTRICT_KINDS and not lea:
         raise UserError(f"{kind} is about one district: give its LEA code")
-    from apscn_tracker.services.renewals import parse_year
-
     with app.ledger.write() as s:
         d, v = _resolve(s, lea=lea, vendor=vendor if (lea or kind in DISTRICT_KINDS) else None)
         if kind == "request_form" and d is not None and v is not None:
             sy: SchoolYear | None = _default_year(s, app, d, v, year)
         else:
-            sy = parse_year(year, SchoolYear.of(app.today)) if year else None
+            sy = parse_year(year, app.today) if year else None
         rendered, who, _ = render_message(
             s,
             app,
