@@ -31,6 +31,7 @@ from sqlalchemy import and_, func, select, update
 
 from apscn_tracker.domain.reminders import KINDS, Due, Snapshot, due_reminders
 from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.domain.steps import RenewalDates, disconnect
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Connection, District, Event, Renewal, TickRun, Vendor
 from apscn_tracker.mail.outbox import queued_keys
@@ -100,12 +101,14 @@ def rollover(app: App, *, dry_run: bool = False) -> int:
         total = 0
         for start in years:
             year = SchoolYear(start)
+            # the step of every renewal of the year (it depends on no other date), applied set-based below
+            cut = disconnect(RenewalDates(), year=year, today=app.today)
             # UPDATE .. RETURNING: a concurrent tick re-checks disconnected_on and skips the rows we took
             done = list(
                 s.execute(
                     update(RENEWAL)
                     .where(ren_t.school_year == start, ren_t.disconnected_on.is_(None))
-                    .values(disconnected_on=year.ends)
+                    .values(disconnected_on=cut.dates.disconnected_on)
                     .returning(ren_t.connection_id)
                 ).scalars()
             )
@@ -126,8 +129,8 @@ def rollover(app: App, *, dry_run: bool = False) -> int:
                 [
                     q.event_row(
                         at=now,
-                        effective_on=year.ends,
-                        kind="disconnected",
+                        effective_on=cut.event.effective_on,
+                        kind=cut.event.kind,
                         district_id=owners[cid][0],
                         vendor_id=owners[cid][1],
                         school_year=start,
