@@ -1,6 +1,6 @@
 """Rebuild a renewal's dates from its events: the projection the ledger keeps must equal this fold.
 
-The fold applies each recorded event through ``steps.apply``, the same change the live steps make (see
+The fold applies each recorded event through ``steps.change``, the same change the live steps make (see
 ``domain.steps`` for why the replay does not check the events again).
 """
 
@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from functools import reduce
 from typing import Any
 
-from apscn_tracker.domain.steps import DATE_FIELDS, EVENT_KINDS, FIELD_OF_STEP, RenewalDates, apply
+from apscn_tracker.domain.steps import DATE_FIELDS, EVENT_KINDS, FIELD_OF_STEP, RenewalDates, change
 
 __all__ = ["DATE_FIELDS", "EVENT_KINDS", "FIELD_OF_STEP", "RenewalDates", "fold"]
 
@@ -22,4 +21,7 @@ def fold(events: Iterable[tuple[str, date | None, dict[str, Any]]], start: Renew
     An event it cannot read (an unknown field, a date that is not one) raises ``KeyError``, ``TypeError``,
     ``ValueError`` or ``AttributeError``; a recorded event is never refused for its rules.
     """
-    return reduce(apply, events, start or RenewalDates())
+    values = list((start or RenewalDates()).as_tuple())
+    for event in events:
+        change(values, event)
+    return RenewalDates(*values)

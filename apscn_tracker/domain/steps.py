@@ -6,14 +6,15 @@ the rules and returns a ``Step``: the new dates and the ``Event`` to record (kin
 raises ``StepRefused``. Dates in, decisions out: ``today``, the school year, the working-day calendar and the
 activation window are parameters; no clock, no database.
 
-Live and replay share one path. Every step ends in ``apply(dates, event)``, the change an event makes, and
-``projection.fold`` is nothing but ``apply`` over the recorded events: the dates a service writes are, by
-construction, the fold of the events it records. The checks are the live path's only: a recorded event was
-valid when it was recorded, so the replay never judges it again (a date now "after today" for a replayed
-clock, a rule tightened since, a calendar with new closures). The replay trusts the event's own data: the
-``expected_enabled_by`` of a request is the one computed then, not recomputed with today's calendar. It
-refuses only events it cannot read (an unknown field, a date that is not one): ``KeyError``, ``TypeError``,
-``ValueError``, never a ``StepRefused``.
+Live and replay share one path. Every step ends in ``apply(dates, event)``, the change its event makes
+(``change``), and ``projection.fold`` is nothing but ``change`` over the recorded events: the dates a service
+writes are, by construction, the fold of the events it records.
+
+The checks belong to the live path only. A recorded event was valid when it was recorded, so the replay never
+judges it again: not against a replay's "today", not against a rule tightened since, not against a calendar
+with closures added since. It trusts the event's own data: a request's ``expected_enabled_by`` is the one
+computed then, not recomputed. It stops only at an event it cannot read (an unknown field, a date that is not
+one), with ``KeyError``, ``TypeError`` or ``ValueError`` (``db check`` reports it), never a ``StepRefused``.
 
 A refusal needing the renewal's names (the LEA, the vendor, the year) or the command to run next carries a
 ``Refusal`` reason and its dates, for the service to word; the others are complete sentences already.
@@ -21,7 +22,7 @@ A refusal needing the renewal's names (the LEA, the vendor, the year) or the com
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import date
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -56,11 +57,12 @@ class RenewalDates:
 
     def as_tuple(self) -> tuple[date | None, ...]:
         """The dates in ``DATE_FIELDS`` order."""
-        return tuple(getattr(self, name) for name in DATE_FIELDS)
+        return (self.requested_on, self.expected_enabled_by, self.enabled_on, self.confirmed_on, self.disconnected_on)
 
 
 DATE_FIELDS = tuple(f.name for f in fields(RenewalDates))
 """The renewal's date columns, as ``RenewalDates`` (and the ``renewal`` table) name them."""
+_INDEX = {name: i for i, name in enumerate(DATE_FIELDS)}
 
 
 class Event(NamedTuple):
@@ -118,29 +120,35 @@ def _step_field(name: Any) -> str:
     return str(name)
 
 
-def apply(dates: RenewalDates, event: tuple[str, date | None, dict[str, Any]]) -> RenewalDates:
-    """The dates after ``event`` (``(kind, effective_on, data)``), unchecked: a recorded event stands.
+def change(values: list[date | None], event: tuple[str, date | None, dict[str, Any]]) -> None:
+    """Apply ``event`` (``(kind, effective_on, data)``) to ``values`` (the dates in ``DATE_FIELDS`` order), in
+    place and unchecked: a recorded event stands. The one definition of what each event does to the dates.
 
     ``requested`` carries ``expected_enabled_by`` in its data; ``corrected`` carries ``field`` and ``new`` (plus
     ``expected_enabled_by`` when the request date moved) or ``undo`` (a field name). Other kinds change nothing.
+    (On a list: ``db check`` folds every renewal of the ledger, and building a frozen object per event is slow.)
     """
     kind, on, data = event
-    if kind in FIELD_OF_EVENT:
-        dates = replace(dates, **{FIELD_OF_EVENT[kind]: _day(on)})
-        if kind == "requested":
-            dates = replace(dates, expected_enabled_by=_day(data.get("expected_enabled_by")))
+    field = FIELD_OF_EVENT.get(kind)
+    undone = False
+    if field is not None:
+        value = _day(on)
     elif kind == CORRECTED:
-        if data.get("undo"):
-            field = _step_field(data["undo"])
-            dates = replace(dates, **{field: None})
-            if field == "requested_on":
-                dates = replace(dates, expected_enabled_by=None)
-        else:
-            field = _step_field(data["field"])
-            dates = replace(dates, **{field: _day(data["new"])})
-            if field == "requested_on":
-                dates = replace(dates, expected_enabled_by=_day(data.get("expected_enabled_by")))
-    return dates
+        undone = bool(data.get("undo"))
+        field = _step_field(data["undo"] if undone else data["field"])
+        value = None if undone else _day(data["new"])
+    else:
+        return
+    values[_INDEX[field]] = value
+    if field == "requested_on":  # the expectation goes with the request date: as recorded, none once undone
+        values[_INDEX["expected_enabled_by"]] = None if undone else _day(data.get("expected_enabled_by"))
+
+
+def apply(dates: RenewalDates, event: tuple[str, date | None, dict[str, Any]]) -> RenewalDates:
+    """The dates after ``event``, unchecked (see ``change``)."""
+    values = list(dates.as_tuple())
+    change(values, event)
+    return RenewalDates(*values)
 
 
 def _take(dates: RenewalDates, event: Event) -> Step:
