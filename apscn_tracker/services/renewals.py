@@ -92,6 +92,7 @@ def _wording(exc: StepRefused, lea: str, vendor: str, sy: SchoolYear) -> str | N
 
 @contextmanager
 def _worded(d: District, v: Vendor, sy: SchoolYear) -> Iterator[None]:
+    """A step's refusal raised inside, in the coordinator's words (the same reason and facts)."""
     try:
         yield
     except StepRefused as exc:
