@@ -25,7 +25,7 @@ STYLES = {
 
 def status(
     year: Annotated[
-        str | None, typer.Option(help="2026-27, current (default), next or all.", show_default=False)
+        str | None, typer.Option(help="2026-27, current (default), previous, next or all.", show_default=False)
     ] = None,
     lea: Annotated[str | None, typer.Option(help="Only this district.", show_default=False)] = None,
     vendor: Annotated[str | None, typer.Option(help="Only this vendor.", show_default=False)] = None,

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from apscn_tracker.domain.lea import LeaError, normalize_lea
+from apscn_tracker.errors import InputError
 
 MAX_FIELD = 200
 MAX_ROWS = 200_000
@@ -24,8 +25,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _COUNTY_COLUMNS = ("county", "coname", "county_name", "nmcnty")
 
 
-class RosterError(ValueError):
-    pass
+class RosterError(InputError):
+    """A roster file, or one of its values (a name, an email), that cannot be taken; the message says why."""
 
 
 @dataclass(frozen=True)

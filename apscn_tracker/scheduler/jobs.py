@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from apscn_tracker.config import ConfigError, Settings
+from apscn_tracker.config import Settings
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger.scheduler_lock import FileLock, PgAdvisoryLock
 from apscn_tracker.services.app import App
@@ -27,7 +27,7 @@ DELIVERY_EVERY_MINUTES = 5
 
 def _log_failure(what: str, exc: Exception) -> None:
     """One line for a problem a person can fix (configuration, templates, ledger); a traceback for a bug."""
-    if isinstance(exc, UserError | ConfigError):  # LedgerError included
+    if isinstance(exc, UserError):  # LedgerError included
         log.error("%s: %s", what, exc)
     else:
         log.exception(what)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.domain.schoolyear import SchoolYear, parse_year
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger.models import Outbox
 from apscn_tracker.mail.delivery import failure_notice
@@ -23,7 +23,6 @@ from apscn_tracker.mail.render import Rendered
 from apscn_tracker.services.app import App
 from apscn_tracker.services.message_context import default_year
 from apscn_tracker.services.messages import render_message
-from apscn_tracker.services.renewals import parse_year
 from apscn_tracker.services.report import report_paths, report_summary
 from apscn_tracker.services.sending import resolve, target_year
 
@@ -54,7 +53,7 @@ def preview(
         raise UserError(f"{kind} cannot be previewed")
     if entry.about_district and not lea:
         raise UserError(f"{kind} is about one district: give its LEA code")
-    sy = parse_year(year, SchoolYear.of(app.today)) if year else default_year(entry, app.today)
+    sy = parse_year(year, app.today) if year else default_year(entry, app.today)
     values = entry.sample_context()
     if entry.trigger is Trigger.YEARLY_REPORT and sy is not None:
         values = {"path": str(report_paths(app, sy)[0]), "summary": report_summary(app, year=sy)}

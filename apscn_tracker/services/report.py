@@ -12,29 +12,16 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.domain.schoolyear import SchoolYear, parse_year
 from apscn_tracker.errors import UserError
 from apscn_tracker.services.app import App
-from apscn_tracker.services.renewals import parse_year
-
-YEAR_WORDS = ("current", "previous", "next")
 
 
 def resolve_year(app: App, year: str | SchoolYear | None) -> SchoolYear:
     """``None``/``current``, ``previous``, ``next`` or a label like ``2025-26``."""
     if isinstance(year, SchoolYear):
         return year
-    current = SchoolYear.of(app.today)
-    word = (year or "current").strip().lower()
-    if word == "current":
-        return current
-    if word in ("previous", "last"):
-        return current.previous
-    if word == "next":
-        return current.next
-    if word == "all":
-        raise UserError("a report covers one school year; give --year 2025-26, current, previous or next")
-    return parse_year(year, current)
+    return parse_year(year, app.today)
 
 
 def template_dirs(app: App) -> list[Path]:

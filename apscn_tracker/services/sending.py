@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.domain.schoolyear import SchoolYear, parse_year
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import District, Vendor
@@ -21,7 +21,6 @@ from apscn_tracker.mail.kinds import EmailKind, Role, on_demand
 from apscn_tracker.mail.outbox import find_by_key, row_dict
 from apscn_tracker.services.app import App
 from apscn_tracker.services.messages import queue_message
-from apscn_tracker.services.renewals import parse_year
 
 REQUEST_FORM = "request_form"
 
@@ -38,7 +37,7 @@ def target_year(session: Session, app: App, *, kind: str, d: District, v: Vendor
     request form, the next year once the current one is requested."""
     current = SchoolYear.of(app.today)
     if year:
-        return parse_year(year, current)
+        return parse_year(year, app.today)
     if kind != REQUEST_FORM:
         return current
     assert d.id is not None and v.id is not None  # rows read from the ledger have their ids

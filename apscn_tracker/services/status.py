@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
-from apscn_tracker.domain.schoolyear import SchoolYear, SchoolYearError
+from apscn_tracker.domain.schoolyear import SchoolYear, parse_years
 from apscn_tracker.domain.status import STATUSES, renewal_status
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import tables as t
@@ -25,18 +25,7 @@ def _iso(value: date | None) -> str | None:
 
 
 def resolve_years(app: App, year: str | None, conn: Any) -> list[SchoolYear]:
-    current = SchoolYear.of(app.today)
-    if year is None or year == "current":
-        return [current]
-    if year == "next":
-        return [current.next]
-    if year == "all":
-        starts = set(conn.scalars(select(t.renewal.c.school_year).distinct()))
-        return [SchoolYear(y) for y in sorted(starts | {current.start})]
-    try:
-        return [SchoolYear.parse(year)]
-    except SchoolYearError as exc:
-        raise UserError(str(exc)) from None
+    return parse_years(year, app.today, on_record=lambda: conn.scalars(select(t.renewal.c.school_year).distinct()))
 
 
 def status_statement(year: SchoolYear, *, district_id: int | None = None, vendor_id: int | None = None):

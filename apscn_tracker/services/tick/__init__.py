@@ -24,7 +24,6 @@ import logging
 import time
 from typing import Any
 
-from apscn_tracker.config import ConfigError
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.mail.kinds import TICK_KINDS
@@ -131,7 +130,7 @@ def _report(result: dict[str, Any], report: dict[str, Any] | None) -> None:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, UserError | ConfigError):
+    if isinstance(exc, UserError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}".splitlines()[0]
 

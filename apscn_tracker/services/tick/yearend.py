@@ -9,6 +9,7 @@ import logging
 from sqlalchemy import func, select, update
 
 from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.domain.steps import RenewalDates, disconnect
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Connection, Event, Renewal
 from apscn_tracker.services.app import App
@@ -33,12 +34,14 @@ def rollover(app: App, *, dry_run: bool = False) -> int:
         total = 0
         for start in years:
             year = SchoolYear(start)
+            # the step of every renewal of the year (it depends on no other date), applied set-based below
+            cut = disconnect(RenewalDates(), year=year, today=app.today)
             # UPDATE .. RETURNING: a concurrent tick re-checks disconnected_on and skips the rows we took
             done = list(
                 s.execute(
                     update(RENEWAL)
                     .where(ren_t.school_year == start, ren_t.disconnected_on.is_(None))
-                    .values(disconnected_on=year.ends)
+                    .values(disconnected_on=cut.dates.disconnected_on)
                     .returning(ren_t.connection_id)
                 ).scalars()
             )
@@ -59,8 +62,8 @@ def rollover(app: App, *, dry_run: bool = False) -> int:
                 [
                     q.event_row(
                         at=now,
-                        effective_on=year.ends,
-                        kind="disconnected",
+                        effective_on=cut.event.effective_on,
+                        kind=cut.event.kind,
                         district_id=owners[cid][0],
                         vendor_id=owners[cid][1],
                         school_year=start,
