@@ -8,7 +8,9 @@ from datetime import date
 import pytest
 
 from apscn_tracker.domain.schoolyear import SchoolYearError
-from apscn_tracker.services import districts, messages, renewals
+from apscn_tracker.services import districts, renewals
+from apscn_tracker.services.preview import preview
+from apscn_tracker.services.sending import send_on_demand
 from apscn_tracker.services.report import resolve_year
 from apscn_tracker.services.status import status_rows
 
@@ -46,10 +48,10 @@ def test_the_report_takes_the_same_words_and_refuses_all(ledger_app):
 
 def test_the_request_form_and_its_preview_take_next(ledger_app):
     districts.edit_district(ledger_app, lea=LEA, add_emails=["pat@0101000.k12.example"], contact_name="Pat Reyes")
-    queued = messages.queue_request_form(ledger_app, lea=LEA, year="next")
+    queued = send_on_demand(ledger_app, kind="request_form", lea=LEA, year="next")
     assert queued["school_year"] == "2027-28"
-    preview = messages.preview(ledger_app, kind="request_form", lea=LEA, year="next")
-    assert "2027-28" in preview.subject + preview.text
+    shown = preview(ledger_app, kind="request_form", lea=LEA, year="next")
+    assert "2027-28" in shown.subject + shown.text
 
 
 def test_a_command_line_status_of_the_previous_year_is_no_longer_refused(cli, ledger_app):
