@@ -10,8 +10,8 @@ import pytest
 from apscn_tracker.domain.schoolyear import SchoolYearError
 from apscn_tracker.services import districts, renewals
 from apscn_tracker.services.preview import preview
-from apscn_tracker.services.sending import send_on_demand
 from apscn_tracker.services.report import resolve_year
+from apscn_tracker.services.sending import send_on_demand
 from apscn_tracker.services.status import status_rows
 
 LEA = "0101000"
