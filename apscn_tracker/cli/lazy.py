@@ -94,9 +94,9 @@ class LazyGroup(TyperGroup):
     lazy: ClassVar[LazyCommands]
     _listing = False
 
-    def list_commands(self, ctx: Any) -> list[str]:
-        own = super().list_commands(ctx)
-        return own + [name for name in self.lazy.names() if name not in own]
+    def list_commands(self, ctx: Any) -> list[str]:  # in the order of registration, built or not
+        own = [name for name in super().list_commands(ctx) if self.lazy.get(name) is None]
+        return own + self.lazy.names()
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         found = super().get_command(ctx, cmd_name)
