@@ -3,8 +3,9 @@ runs to the end at once, as a real ``apscn`` process.
 
 The writer is a separate process. On SQLite it opens the ledger file and holds ``BEGIN IMMEDIATE`` with a
 write in it; on PostgreSQL it holds the advisory write lock of ``ledger.db`` in an open transaction. The
-commands run with a busy timeout of a few seconds (``APSCN_BUSY_TIMEOUT_MS``): one that took the write lock
-would wait that long and then fail with "the ledger is busy", which the control case checks.
+commands run with a busy timeout (``APSCN_BUSY_TIMEOUT_MS``) far longer than a read takes, even on a loaded
+machine: one that took the write lock would wait that long and then fail with "the ledger is busy", which the
+control case checks (with a short timeout, as do the cases still expected to wait).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from apscn_tracker.config import load_settings
 from apscn_tracker.ledger.db import WRITE_LOCK_KEY
 
 T = "2026-09-14"  # a Monday in the 2026-27 school year
-BUSY_MS = 4_000  # the busy timeout the commands run with
+BUSY_MS = 15_000  # the busy timeout the read-only commands run with
+SHORT_MS = 2_000  # the one of the commands expected to wait (the control case, the cases still marked xfail)
 LEA = "6001000"
 
 SQLITE_WRITER = """
@@ -113,9 +115,9 @@ def writer(ledger: Path) -> Iterator[subprocess.Popen[str]]:
     assert proc.returncode == 0, proc.stderr
 
 
-def apscn(*args: str) -> tuple[subprocess.CompletedProcess[str], float]:
-    """Run ``apscn ARGS`` as its own process with the short busy timeout; return it and its wall time."""
-    env = {**os.environ, "APSCN_BUSY_TIMEOUT_MS": str(BUSY_MS), "APSCN_TODAY": T}
+def apscn(*args: str, busy_ms: int) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run ``apscn ARGS`` as its own process with that busy timeout; return it and its wall time."""
+    env = {**os.environ, "APSCN_BUSY_TIMEOUT_MS": str(busy_ms), "APSCN_TODAY": T}
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "apscn_tracker", *args], env=env, capture_output=True, text=True, timeout=120
@@ -124,18 +126,19 @@ def apscn(*args: str) -> tuple[subprocess.CompletedProcess[str], float]:
 
 
 def test_a_writing_command_waits_for_the_writer_and_gives_up_after_the_busy_timeout(writer):
-    done, took = apscn("vendor", "add", "Naviance")
+    done, took = apscn("vendor", "add", "Naviance", busy_ms=SHORT_MS)
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stderr.startswith("error: the ledger is busy"), done.stderr
-    assert took >= BUSY_MS / 1000
+    assert took >= SHORT_MS / 1000
 
 
 @pytest.mark.parametrize("args", READ_ONLY)
-def test_a_read_only_command_runs_at_once_beside_a_writer(writer, tmp_path, args):
-    done, took = apscn(*(a.format(tmp=tmp_path) for a in args))
+def test_a_read_only_command_runs_at_once_beside_a_writer(writer, tmp_path, request, args):
+    busy_ms = SHORT_MS if request.node.get_closest_marker("xfail") else BUSY_MS  # marked: known to wait
+    done, took = apscn(*(a.format(tmp=tmp_path) for a in args), busy_ms=busy_ms)
     ran = done.returncode == 0 or (args[0] in CHECKS and done.returncode == 1 and json.loads(done.stdout)["checks"])
     assert ran and "busy" not in done.stderr and "Traceback" not in done.stderr, done.stderr
-    assert took < BUSY_MS / 1000, f"took {took:.1f} s: it waited for the writer"
+    assert took < busy_ms / 1000, f"took {took:.1f} s: it waited for the writer"
     for arg in args:
         if arg.startswith("{tmp}"):
             assert Path(arg.format(tmp=tmp_path)).stat().st_size > 0
