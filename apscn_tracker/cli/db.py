@@ -8,9 +8,11 @@ from typing import Annotated
 
 import typer
 
-from apscn_tracker.cli.common import JsonOpt, emit_json, make_app, print_checks
+from apscn_tracker.cli.lazy import LazyCommands
+from apscn_tracker.cli.options import JsonOpt, make_app
+from apscn_tracker.cli.output import emit_json, print_checks
 
-sub = typer.Typer(help="Back up the ledger, and check that it is sound.", no_args_is_help=True)
+sub = typer.Typer(no_args_is_help=True)
 
 _MARK = {"ok": "ok", "warning": "--", "problem": "!!"}
 
@@ -50,5 +52,5 @@ def check(as_json: JsonOpt = False) -> None:
     )
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(sub, name="db")
+def register(app: LazyCommands) -> None:
+    app.add_typer(sub, name="db", help="Back up the ledger, and check that it is sound.")

@@ -10,13 +10,12 @@ from typing import Annotated, Any
 
 import typer
 
-from apscn_tracker.cli.common import JsonOpt, LeaArg, TodayOpt, VendorOpt, YearOpt, emit_json, make_app, print_table
+from apscn_tracker.cli.lazy import LazyCommands
+from apscn_tracker.cli.options import JsonOpt, LeaArg, TodayOpt, VendorOpt, YearOpt, make_app
+from apscn_tracker.cli.output import emit_json, print_table
 from apscn_tracker.mail.kinds import EMAIL_KINDS, Trigger, names
 
-sub = typer.Typer(
-    help="Emails waiting for delivery, sent, or failed: list, read, send now, send again.",
-    no_args_is_help=True,
-)
+sub = typer.Typer(no_args_is_help=True)
 
 IdArg = Annotated[int, typer.Argument(help="Message number (the id column of `apscn outbox list`).", min=1)]
 LimitOpt = Annotated[int | None, typer.Option("--limit", help="At most this many messages.", min=1, show_default=False)]
@@ -213,8 +212,12 @@ def preview(
     typer.echo(p.html if html else p.text, nl=False)
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(sub, name="outbox")
+def register(app: LazyCommands) -> None:
+    app.add_typer(
+        sub,
+        name="outbox",
+        help="Emails waiting for delivery, sent, or failed: list, read, send now, send again.",
+    )
     app.command("send")(send)
     app.command("request-form")(request_form)
     app.command("preview")(preview)

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-from apscn_tracker.cli.common import JsonOpt, LeaArg, TodayOpt, emit_json, make_app, print_table
+from apscn_tracker.cli.lazy import LazyCommands
+from apscn_tracker.cli.options import JsonOpt, LeaArg, TodayOpt, make_app
+from apscn_tracker.cli.output import emit_json, print_table
 
 STYLES = {
     "status": {
@@ -87,6 +89,6 @@ def history(lea: LeaArg, as_json: JsonOpt = False) -> None:
         )
 
 
-def register(app: typer.Typer) -> None:
+def register(app: LazyCommands) -> None:
     app.command()(status)
     app.command()(history)

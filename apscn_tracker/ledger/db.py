@@ -28,7 +28,7 @@ HEAD = "0002"  # keep in step with the newest file in migrations/versions
 
 
 # How long a unit of work waits for the one before it (SQLite busy timeout, PostgreSQL lock timeout).
-BUSY_TIMEOUT_MS = 60_000
+BUSY_TIMEOUT_MS = int(os.environ.get("APSCN_BUSY_TIMEOUT_MS") or 60_000)
 # PostgreSQL advisory locks (per database): one held by each writing transaction, one while migrating.
 WRITE_LOCK_KEY = 0x61707363_6E777274  # "apscnwrt"
 MIGRATION_LOCK_KEY = 0x61707363_6E6D6967  # "apscnmig"
