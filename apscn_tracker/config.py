@@ -131,13 +131,13 @@ class _Bad(Exception):
 
 Check = Callable[[Any], Any]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
-_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._:-]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._:-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")  # whole text (fullmatch)
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _ADDRESS = re.compile(
-    rf"^{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$"
+    rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
 )
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+._-]{0,30})://")
-_DB_SCHEME = re.compile(r"^(sqlite|postgresql)(\+[a-z0-9_]+)?$")
+_DB_SCHEME = re.compile(r"(sqlite|postgresql)(\+[a-z0-9_]+)?")
 
 
 def _text(limit: int, what: str = "one line of text") -> Check:
@@ -191,13 +191,13 @@ def _zone(value: Any) -> str:
 
 
 def _address(value: Any) -> str:
-    if not isinstance(value, str) or len(value.strip()) > 254 or not _ADDRESS.match(value.strip()):
+    if not isinstance(value, str) or len(value.strip()) > 254 or not _ADDRESS.fullmatch(value.strip()):
         raise _Bad("one email address like 'coordinator@coop.k12.ar.us'")
     return value.strip()
 
 
 def _host(value: Any) -> str:
-    if not isinstance(value, str) or len(value) > 253 or not _HOST.match(value):
+    if not isinstance(value, str) or len(value) > 253 or not _HOST.fullmatch(value):
         raise _Bad("a host name or IP address like 'smtp.coop.k12.ar.us'")
     return value
 
@@ -209,7 +209,7 @@ def _database_url(value: Any) -> str:
     scheme = _SCHEME.match(value)
     if scheme is None:
         raise _Bad(expected, "not a URL")
-    if not _DB_SCHEME.match(scheme.group(1)):
+    if not _DB_SCHEME.fullmatch(scheme.group(1)):
         raise _Bad(expected, f"the scheme {scheme.group(1)!r} is not one the tracker uses")
     return value
 

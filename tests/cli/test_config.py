@@ -116,6 +116,7 @@ BAD_FILE = [
     ("extra_closures = [9999-12-31]", "9999-12-31: a date from 1990 to 2199"),
     ('today = "tomorrow"', "today = 'tomorrow'"),
     ('smtp_host = "smtp.example.org\\r\\nRCPT TO:<x@y>"', "smtp_host"),
+    ('smtp_host = "smtp.example.org\\n"', "smtp_host = 'smtp.example.org\\n'"),
     ("smtp_user = ['apscn']", "smtp_user = ['apscn']"),
     ("mail_from = 5", "mail_from = 5"),
     ('coordinator_name = "Casey\\nBcc: x@y.example"', "coordinator_name"),
