@@ -7,14 +7,14 @@ to ``$APSCN_HOME/reports/`` (folder 0700, files 0600); the caller queues the ``r
 from __future__ import annotations
 
 import os
-import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from apscn_tracker.domain.schoolyear import SchoolYear, parse_year
 from apscn_tracker.errors import UserError
 from apscn_tracker.services.app import App
+from apscn_tracker.services.output import atomic_write, check_output
 
 
 def resolve_year(app: App, year: str | SchoolYear | None) -> SchoolYear:
@@ -114,6 +114,8 @@ def write_report(
     standard output has none. The file is written beside its final name and renamed, so a reader never sees half.
     """
     fmt = format_for(fmt, output)
+    if output is not None:
+        check_output(output)  # before the work: a link, a FIFO or a device is refused, not replaced
     report = build_report(app, year=year, progress=progress)
     if output is None:
         text = render_report(app, report, fmt)
@@ -171,33 +173,3 @@ def report_summary(app: App, *, year: SchoolYear) -> dict[str, Any]:
     if json_path.is_file():
         return json.loads(json_path.read_text(encoding="utf-8"))["summary"]
     return build_report(app, year=year)["summary"]
-
-
-def atomic_write(path: Path, data: bytes | Iterable[str], *, mode: int | None, encoding: str = "utf-8") -> None:
-    """Write ``data`` (bytes, or text chunks encoded with ``encoding``) to a temporary file beside ``path`` and
-    rename it over ``path``; ``mode`` None gives the file the umask's default permissions."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise UserError(f"folder {folder} does not exist")
-    tmp = folder / f".{path.name}.{secrets.token_hex(8)}.tmp"
-    # Created with the final permissions: ``mode``, or what the umask leaves of 0666 (no umask juggling).
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(tmp, flags, 0o600 if mode is not None else 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if isinstance(data, bytes):
-                fh.write(data)
-            else:
-                first = True
-                for chunk in data:
-                    fh.write(chunk.encode(encoding if first else "utf-8"))  # a BOM at the start only
-                    first = False
-            fh.flush()
-            os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
