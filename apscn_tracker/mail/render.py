@@ -12,6 +12,7 @@ Jinja is imported here only, when the first email is rendered.
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -20,6 +21,7 @@ from typing import Any
 
 from apscn_tracker.errors import UserError
 from apscn_tracker.mail.kinds import EMAIL_KINDS
+from apscn_tracker.resources import templates_dir
 
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _NAME = re.compile(r"^_?[a-z][a-z0-9_]*\.(subject\.txt|body\.txt|body\.html)$")
@@ -37,8 +39,6 @@ class Rendered:
 
 
 def bundled_dir() -> Path:
-    from apscn_tracker.resources import templates_dir
-
     return templates_dir() / "email"
 
 
@@ -77,7 +77,7 @@ def _autoescape(name: str | None) -> bool:
 
 @lru_cache(maxsize=8)
 def _environment(override: str | None, bundled: str | None = None):
-    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined  # lazy: ~40 ms, only once an email renders
     from jinja2.sandbox import SandboxedEnvironment
 
     loaders = []
@@ -98,7 +98,7 @@ def _environment(override: str | None, bundled: str | None = None):
 
 
 def _render_one(env: Any, name: str, context: dict[str, Any]) -> str:
-    from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError, UndefinedError
+    from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError, UndefinedError  # lazy, as above
 
     check_template_name(name)
     try:
@@ -122,8 +122,6 @@ def _wrap(line: str) -> list[str]:
     """A long line folded at ``WIDTH``; continuation lines hang under the text of a bullet or a label."""
     if len(line) <= WIDTH:
         return [line]
-    import textwrap
-
     m = _HANGING.match(line)
     hang = " " * len(m.group(0)) if m else line[: len(line) - len(line.lstrip())]
     return textwrap.wrap(line, width=WIDTH, subsequent_indent=hang, break_long_words=False, break_on_hyphens=False) or [
@@ -155,7 +153,7 @@ def template_problems(templates_dir: Path | None, *, bundled: Path | None = None
     """What would stop an email from rendering, for every kind of ``mail.kinds``: each file of its trio as
     rendering finds it (``templates_dir`` first, then the bundled folder, or ``bundled``), and every layout or
     part those files extend or include. One line per problem: the missing files, then each syntax error."""
-    from jinja2 import TemplateNotFound, TemplateSyntaxError, meta
+    from jinja2 import TemplateNotFound, TemplateSyntaxError, meta  # lazy, as above
 
     try:
         env = _environment(_override(templates_dir), str(bundled) if bundled else None)

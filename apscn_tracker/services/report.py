@@ -6,6 +6,7 @@ to ``$APSCN_HOME/reports/`` (folder 0700, files 0600); the caller queues the ``r
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,9 @@ from typing import Any, BinaryIO
 
 from apscn_tracker.domain.schoolyear import SchoolYear, parse_year
 from apscn_tracker.errors import UserError
+from apscn_tracker.report.render import FORMATS, SUFFIXES, iter_render, render
+from apscn_tracker.report.stats import compute_report
+from apscn_tracker.resources import templates_dir
 from apscn_tracker.services.app import App
 from apscn_tracker.services.output import atomic_write, check_output
 
@@ -27,7 +31,6 @@ def resolve_year(app: App, year: str | SchoolYear | None) -> SchoolYear:
 def template_dirs(app: App) -> list[Path]:
     """The report templates: ``report/`` in the configured ``templates_dir`` first (a coordinator's own
     ``report.html`` or ``report.md`` wins), then the bundled ``templates/report/``."""
-    from apscn_tracker.resources import templates_dir
 
     bundled = templates_dir() / "report"
     custom = app.settings.templates_dir
@@ -49,7 +52,6 @@ def build_report(
 
     ``progress(done, REPORT_STEPS)`` is called as each step ends (the last step is writing, by the caller)."""
     from apscn_tracker.report.data import load_rows
-    from apscn_tracker.report.stats import compute_report
 
     step = progress or _no_progress
     sy = resolve_year(app, year)
@@ -73,7 +75,6 @@ def build_report(
 
 def format_for(fmt: str | None, output: Path | None) -> str:
     """The format asked for, else the one the output file's suffix names, else HTML."""
-    from apscn_tracker.report.render import FORMATS, SUFFIXES
 
     if fmt:
         fmt = fmt.strip().lower()
@@ -88,14 +89,12 @@ def format_for(fmt: str | None, output: Path | None) -> str:
 
 
 def render_report(app: App, report: dict[str, Any], fmt: str) -> str:
-    from apscn_tracker.report.render import render
 
     return render(report, fmt, template_dirs=template_dirs(app))
 
 
 def iter_report(app: App, report: dict[str, Any], fmt: str) -> Iterator[str]:
     """The rendered report as text chunks, so that a large one is never held whole in memory."""
-    from apscn_tracker.report.render import iter_render
 
     return iter_render(report, fmt, template_dirs=template_dirs(app))
 
@@ -167,8 +166,6 @@ def write_yearly_report(app: App, *, year: SchoolYear) -> Path:
 
 def report_summary(app: App, *, year: SchoolYear) -> dict[str, Any]:
     """The summary block of a written yearly report (for the ``report_ready`` email), or of a fresh build."""
-    import json
-
     _, json_path = report_paths(app, year)
     if json_path.is_file():
         return json.loads(json_path.read_text(encoding="utf-8"))["summary"]
