@@ -26,7 +26,7 @@ from sqlalchemy import CursorResult, Result, and_, bindparam, insert, select, up
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Event
 from apscn_tracker.mail.message import HeaderError, address_emails, build_message, check_sender
-from apscn_tracker.mail.outbox import OUTBOX, as_utc
+from apscn_tracker.mail.outbox import OUTBOX
 from apscn_tracker.mail.transports import PermanentError, TemporaryError, make_transport
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def claim_batch(app: App, *, worker: str, now: datetime, limit: int) -> list[Any
                 .values(status="sending", claimed_at=now, claimed_by=worker, attempts=out_c.attempts + 1)
                 .returning(*OUTBOX.c)
             ).all()
-            taken.extend(sorted(got, key=lambda r: (as_utc(r.next_attempt_at), r.id)))
+            taken.extend(sorted(got, key=lambda r: (r.next_attempt_at, r.id)))
     return taken
 
 
@@ -283,7 +283,7 @@ def _notify_coordinator(s: Any, app: App, row: Any, *, now: datetime, error: str
                 "error": error,
                 "refused": refused or [],
                 "partial": refused is not None,
-                "created_at": as_utc(row.created_at),
+                "created_at": row.created_at,
                 "message_id": row.message_id,
             }
         },

@@ -274,7 +274,6 @@ def build_message(row: Any, settings: Settings) -> EmailMessage:
     subject = check_header("Subject", row.subject)
     message_id = check_header("Message-ID", row.message_id)
     kind = check_header("kind", row.kind)
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
 
     msg = EmailMessage(policy=POLICY)
     msg["From"] = _address_header("From", [str(sender)])
@@ -284,7 +283,7 @@ def build_message(row: Any, settings: Settings) -> EmailMessage:
     if reply_to:
         msg["Reply-To"] = reply_to
     msg["Subject"] = _text_header("Subject", subject)
-    msg["Date"] = format_datetime(created.astimezone(_zone(settings.timezone)))
+    msg["Date"] = format_datetime(row.created_at.astimezone(_zone(settings.timezone)))
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"

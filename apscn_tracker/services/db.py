@@ -411,9 +411,8 @@ def _outbox(s: Any, now: datetime) -> Check:
     limit = now - CLAIM_TIMEOUT
     stuck = []
     for oid, claimed_at, by in s.execute(select(ob.id, ob.claimed_at, ob.claimed_by).where(ob.status == "sending")):
-        at = claimed_at.replace(tzinfo=UTC) if claimed_at is not None and claimed_at.tzinfo is None else claimed_at
-        if at is None or at <= limit:
-            stuck.append(f"message {oid} claimed by {by or 'unknown'} at {_iso(at)}")
+        if claimed_at is None or claimed_at <= limit:
+            stuck.append(f"message {oid} claimed by {by or 'unknown'} at {_iso(claimed_at)}")
     if stuck:
         warnings.append(
             f"{len(stuck)} message(s) left in 'sending' by a process that stopped; the next delivery resends them "
