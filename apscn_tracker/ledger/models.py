@@ -17,9 +17,13 @@ from apscn_tracker.ledger.types import UTCDateTime
 
 
 class LedgerTable(SQLModel):
-    """The base of every table: ``Model.__table__`` is its typed SQLAlchemy Core table, for set-based statements."""
+    """The base of every table: ``Model.__table__`` is its typed SQLAlchemy Core table, for set-based statements.
+
+    Table models do not validate on construction, so pydantic builds their validators only if one is asked for
+    (``defer_build``): importing the models is part of every ``apscn status`` (bench/RESULTS.md)."""
 
     __table__: ClassVar[Table]
+    model_config = SQLModel.model_config | {"defer_build": True}
 
 
 class District(LedgerTable, table=True):
