@@ -1,7 +1,5 @@
-"""The engine, its SQLite settings, migrations on start, and the session helper.
-
-SQLModel (and with it the ORM) is imported when the first session opens, not with this module: a read through
-``Ledger.reading`` (SQLAlchemy Core) never loads it.
+"""The engine, its SQLite settings, migrations on start, and the two units of work: ``Ledger.write()`` (may
+write, one at a time) and ``Ledger.read()`` (never waits for a writer), both a session.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, event, inspect, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from apscn_tracker.errors import LedgerError
 
@@ -138,7 +136,8 @@ def _one_unit() -> Iterator[None]:
 
 
 class Ledger:
-    """An open ledger: the engine plus a transaction helper. Callers own their transactions."""
+    """An open ledger: the engine and its two units of work, ``write()`` and ``read()``; both yield a session,
+    which runs ORM and Core statements alike (``session.execute``)."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -172,17 +171,6 @@ class Ledger:
             yield session
         finally:
             session.close()  # ends the transaction (rolled back); objects read stay loaded, detached
-
-    @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        """Like ``read``, as a SQLAlchemy Core connection: for the read paths that use no ORM object and should
-        not load the ORM at all (``apscn status``, with ``ledger.tables``)."""
-        with self.engine.execution_options(**{READ_ONLY: True}).connect() as conn:
-            conn.begin()
-            try:
-                yield conn
-            finally:
-                conn.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,7 +1,8 @@
 """SQLModel tables. Current state (districts, connections, renewals) is a projection of ``event``.
 
-Times are timezone-aware UTC; effective dates (``requested_on`` ...) are plain dates on the state calendar.
-School years are stored as their start year (2026 = 2026-27).
+Times are timezone-aware UTC: their column type (``types.UTCDateTime``) hands them back so on every database and
+refuses naive ones. Effective dates (``requested_on`` ...) are plain dates on the state calendar. School years
+are stored as their start year (2026 = 2026-27).
 """
 
 from __future__ import annotations
@@ -12,11 +13,17 @@ from typing import ClassVar
 from sqlalchemy import Column, Index, Table, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from apscn_tracker.ledger.types import UTCDateTime
+
 
 class LedgerTable(SQLModel):
-    """The base of every table: ``Model.__table__`` is its typed SQLAlchemy Core table, for set-based statements."""
+    """The base of every table: ``Model.__table__`` is its typed SQLAlchemy Core table, for set-based statements.
+
+    Table models do not validate on construction, so pydantic builds their validators only if one is asked for
+    (``defer_build``): importing the models is part of every ``apscn status`` (bench/RESULTS.md)."""
 
     __table__: ClassVar[Table]
+    model_config = SQLModel.model_config | {"defer_build": True}
 
 
 class District(LedgerTable, table=True):
@@ -25,8 +32,8 @@ class District(LedgerTable, table=True):
     name: str
     county: str | None = None
     source: str | None = None
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Contact(LedgerTable, table=True):
@@ -43,7 +50,7 @@ class Vendor(LedgerTable, table=True):
     name: str = Field(unique=True)
     onboarding_name: str | None = None
     onboarding_email: str | None = None
-    created_at: datetime
+    created_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Connection(LedgerTable, table=True):
@@ -83,7 +90,7 @@ class Event(LedgerTable, table=True):
     """Append-only history. Never updated or deleted; a correction is a new event."""
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime  # when it was recorded (UTC)
+    at: datetime = Field(sa_type=UTCDateTime)  # when it was recorded (UTC)
     effective_on: date | None = None  # the effective date (requested_on, enabled_on ...)
     kind: str = Field(max_length=40)
     district_id: int | None = Field(default=None, foreign_key="district.id")
@@ -112,11 +119,11 @@ class Outbox(LedgerTable, table=True):
     message_id: str = Field(max_length=250)
     status: str = Field(default="pending", max_length=10)  # pending | sending | sent | failed
     attempts: int = 0
-    next_attempt_at: datetime
-    claimed_at: datetime | None = None
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     claimed_by: str | None = None
-    created_at: datetime
-    sent_at: datetime | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     __table_args__ = (
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
@@ -130,8 +137,8 @@ class TickRun(LedgerTable, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     today: date
-    started_at: datetime
-    finished_at: datetime | None = None
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ok: bool = False
     counts: str | None = Field(default=None, sa_column=Column(Text))  # JSON
     error: str | None = Field(default=None, sa_column=Column(Text))

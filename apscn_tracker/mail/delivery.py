@@ -30,9 +30,9 @@ from sqlmodel import Session
 from apscn_tracker.config import Settings
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.db import Ledger
-from apscn_tracker.ledger.models import Event
+from apscn_tracker.ledger.models import Event, Outbox
 from apscn_tracker.mail.message import HeaderError, address_emails, build_message, check_sender
-from apscn_tracker.mail.outbox import OUTBOX, as_utc
+from apscn_tracker.mail.outbox import OUTBOX
 from apscn_tracker.mail.transports import PermanentError, TemporaryError, make_transport
 
 log = logging.getLogger("apscn_tracker.mail")
@@ -107,10 +107,10 @@ def _pending(now: datetime):
     return and_(out_c.status == "pending", out_c.next_attempt_at <= now)
 
 
-def claim_batch(app: App, *, worker: str, now: datetime, limit: int) -> list[Any]:
+def claim_batch(app: App, *, worker: str, now: datetime, limit: int) -> list[Outbox]:
     """Take up to ``limit`` due rows for ``worker`` in one transaction, in the order they are to be sent:
-    stale ``sending`` rows first, then the oldest due ``pending`` rows. Rows (``Outbox`` columns as attributes,
-    ``attempts`` already counting this try); an empty list when nothing is due.
+    stale ``sending`` rows first, then the oldest due ``pending`` rows, as ``Outbox`` objects (detached: the
+    transaction is over; ``attempts`` already counts this try); an empty list when nothing is due.
 
     For each of the two (stale, then pending): a SELECT of the ids, with one equality on ``status`` so that it
     reads ``ix_outbox_status_next`` in its order and stops after ``limit`` rows (one condition with an OR would
@@ -119,7 +119,7 @@ def claim_batch(app: App, *, worker: str, now: datetime, limit: int) -> list[Any
     than once and take more rows than asked. On PostgreSQL the pick locks its rows (SKIP LOCKED): two senders
     never wait for, or take, the same row; on SQLite the transaction holds the write lock.
     """
-    taken: list[Any] = []
+    taken: list[Outbox] = []
     with app.ledger.write() as conn:
         for due in (_stale(now), _pending(now)):
             want = limit - len(taken)
@@ -131,17 +131,18 @@ def claim_batch(app: App, *, worker: str, now: datetime, limit: int) -> list[Any
             ids = list(conn.execute(pick).scalars())
             if not ids:
                 continue
-            got = conn.execute(
+            claimed = (
                 update(OUTBOX)
                 .where(out_c.id.in_(ids), due)
                 .values(status="sending", claimed_at=now, claimed_by=worker, attempts=out_c.attempts + 1)
                 .returning(*OUTBOX.c)
-            ).all()
-            taken.extend(sorted(got, key=lambda r: (as_utc(r.next_attempt_at), r.id)))
+            )
+            got = conn.scalars(select(Outbox).from_statement(claimed)).all()
+            taken.extend(sorted(got, key=lambda r: (r.next_attempt_at, r.id)))
     return taken
 
 
-def renew(app: App, rows: list[Any], *, worker: str, now: datetime) -> list[Any]:
+def renew(app: App, rows: list[Outbox], *, worker: str, now: datetime) -> list[Outbox]:
     """Claim ``rows`` again as of ``now``, before their claim looks stale to another sender; returns the rows
     still held (one another sender took after a timeout is dropped, not sent twice)."""
     if not rows:
@@ -161,13 +162,13 @@ def renew(app: App, rows: list[Any], *, worker: str, now: datetime) -> list[Any]
     return [r for r in rows if r.id in kept]
 
 
-def claim(app: App, *, worker: str, now: datetime) -> Any | None:
+def claim(app: App, *, worker: str, now: datetime) -> Outbox | None:
     """Take one due row for ``worker`` (its own transaction); None when nothing is due."""
     found = claim_batch(app, worker=worker, now=now, limit=1)
     return found[0] if found else None
 
 
-def _release(app: App, rows: list[Any], *, worker: str) -> None:
+def _release(app: App, rows: list[Outbox], *, worker: str) -> None:
     """Give back claimed rows that were not tried (the batch stopped): pending again, the try not counted."""
     if not rows:
         return
@@ -185,11 +186,11 @@ def _rowcount(result: Result[Any]) -> int:
     return cast("CursorResult[Any]", result).rowcount
 
 
-def _mine(row: Any, worker: str):
+def _mine(row: Outbox, worker: str):
     return and_(out_c.id == row.id, out_c.status == "sending", out_c.claimed_by == worker)
 
 
-def _sent_event(app: App, row: Any, *, transport: str, note: str | None) -> dict[str, Any]:
+def _sent_event(app: App, row: Outbox, *, transport: str, note: str | None) -> dict[str, Any]:
     return q.event_row(
         kind="message_sent",
         actor=app.actor,
@@ -209,7 +210,7 @@ def _sent_event(app: App, row: Any, *, transport: str, note: str | None) -> dict
 
 def _mark_sent(
     app: App,
-    row: Any,
+    row: Outbox,
     *,
     worker: str,
     now: datetime,
@@ -241,14 +242,14 @@ _SET_SENT = (
 )
 
 
-def _set_sent(conn: Any, row: Any, *, now: datetime, note: str | None) -> bool:
+def _set_sent(conn: Session, row: Outbox, *, now: datetime, note: str | None) -> bool:
     done = _rowcount(conn.execute(_SET_SENT, {"row_id": row.id, "sent_at": now, "note": note}))
     if not done:  # another sender took the row after our claim timed out and marked it first
         log.warning("outbox #%s was already marked sent by another sender", row.id)
     return bool(done)
 
 
-def _mark_retry(app: App, row: Any, *, worker: str, now: datetime, error: str) -> datetime:
+def _mark_retry(app: App, row: Outbox, *, worker: str, now: datetime, error: str) -> datetime:
     wait = backoff(row.attempts)
     at = now + wait
     with app.ledger.write() as s:
@@ -271,7 +272,7 @@ def _mark_retry(app: App, row: Any, *, worker: str, now: datetime, error: str) -
     return at
 
 
-def _mark_failed(app: App, row: Any, *, worker: str, now: datetime, error: str, enqueue: Enqueue) -> None:
+def _mark_failed(app: App, row: Outbox, *, worker: str, now: datetime, error: str, enqueue: Enqueue) -> None:
     with app.ledger.write() as s:
         done = _rowcount(s.execute(update(OUTBOX).where(_mine(row, worker)).values(status="failed", last_error=error)))
         if not done:
@@ -290,7 +291,7 @@ def _mark_failed(app: App, row: Any, *, worker: str, now: datetime, error: str, 
     log.warning("outbox #%s (%s) failed for good: %s", row.id, row.kind, error)
 
 
-def failure_notice(row: Any, *, error: str, refused: list[str] | None) -> dict[str, Any]:
+def failure_notice(row: Outbox, *, error: str, refused: list[str] | None) -> dict[str, Any]:
     """The ``failed`` value of a ``delivery_failed`` email's context: what was refused, to whom, and why.
     ``refused``: the recipients refused while the others got it (None: nobody got it)."""
     return {
@@ -302,13 +303,13 @@ def failure_notice(row: Any, *, error: str, refused: list[str] | None) -> dict[s
         "error": error,
         "refused": refused or [],
         "partial": refused is not None,
-        "created_at": as_utc(row.created_at),
+        "created_at": row.created_at,
         "message_id": row.message_id,
     }
 
 
 def _notify_coordinator(
-    s: Session, app: App, row: Any, *, now: datetime, error: str, refused: list[str] | None, enqueue: Enqueue
+    s: Session, app: App, row: Outbox, *, now: datetime, error: str, refused: list[str] | None, enqueue: Enqueue
 ) -> None:
     """Queue a ``delivery_failed`` notice, unless there is no coordinator or the coordinator was refused."""
     coordinator = (app.settings.coordinator_email or "").strip().lower()
@@ -379,7 +380,9 @@ def deliver_due(app: App, *, enqueue: Enqueue, now: datetime | None = None, limi
 STOP = "stop"
 
 
-def _deliver_one(app: App, transport: Any, row: Any, *, worker: str, fixed: datetime | None, enqueue: Enqueue) -> str:
+def _deliver_one(
+    app: App, transport: Any, row: Outbox, *, worker: str, fixed: datetime | None, enqueue: Enqueue
+) -> str:
     """Send one claimed row and mark it; which count it goes to (``STOP``: retrying, and stop the batch)."""
     try:
         message = build_message(row, app.settings)

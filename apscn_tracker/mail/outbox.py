@@ -39,13 +39,6 @@ def _aware(value: datetime, what: str = "now") -> datetime:
     return value.astimezone(UTC)
 
 
-def as_utc(value: datetime | None) -> datetime | None:
-    """A stored time as an aware UTC datetime (a database may hand it back without its zone)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _year(value: Any) -> int | None:
     if value is None:
         return None
@@ -202,8 +195,7 @@ def insert_many(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def _iso(value: datetime | None) -> str | None:
-    found = as_utc(value)
-    return found.isoformat() if found else None
+    return value.isoformat() if value else None
 
 
 def _label(start: int | None) -> str | None:

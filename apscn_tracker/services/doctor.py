@@ -48,12 +48,6 @@ def _ago(delta: timedelta) -> str:
     return f"{hours / 24:.0f} days ago"
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def config_checks(settings: Settings) -> list[Check]:
     checks: list[Check] = []
     problems: list[str] = []
@@ -146,7 +140,7 @@ def outbox_checks(app: App, now: datetime) -> list[Check]:
             .order_by(box.id.desc())
             .limit(LISTED)
         ).all()
-        oldest_due = _utc(s.scalar(select(func.min(box.next_attempt_at)).where(box.status == "pending")))
+        oldest_due = s.scalar(select(func.min(box.next_attempt_at)).where(box.status == "pending"))
         stuck = int(
             s.scalar(
                 select(func.count())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -125,9 +125,8 @@ def outbox_check(s: Session, now: datetime) -> Check:
     limit = now - CLAIM_TIMEOUT
     stuck = []
     for oid, claimed_at, by in s.execute(select(ob.id, ob.claimed_at, ob.claimed_by).where(ob.status == "sending")):
-        at = claimed_at.replace(tzinfo=UTC) if claimed_at is not None and claimed_at.tzinfo is None else claimed_at
-        if at is None or at <= limit:
-            stuck.append(f"message {oid} claimed by {by or 'unknown'} at {iso(at)}")
+        if claimed_at is None or claimed_at <= limit:
+            stuck.append(f"message {oid} claimed by {by or 'unknown'} at {iso(claimed_at)}")
     if stuck:
         warnings.append(
             f"{len(stuck)} message(s) left in 'sending' by a process that stopped; the next delivery resends them "

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -45,11 +45,10 @@ def last_tick(app: App, *, ok_only: bool = False) -> dict[str, Any] | None:
         run = s.scalars(stmt).first()
         if run is None:
             return None
-        aware = lambda t: t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t  # noqa: E731
         return {
             "today": run.today.isoformat(),
-            "started_at": aware(run.started_at),
-            "finished_at": aware(run.finished_at),
+            "started_at": run.started_at,
+            "finished_at": run.finished_at,
             "ok": run.ok,
             "counts": json.loads(run.counts) if run.counts else None,
             "error": run.error,
