@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from apscn_tracker.config import ConfigError, Settings
 from apscn_tracker.ledger.models import Outbox
 from apscn_tracker.ledger.scheduler_lock import scheduler_holder
-from apscn_tracker.mail.delivery import CLAIM_TIMEOUT
+from apscn_tracker.mail.claims import CLAIM_TIMEOUT
 from apscn_tracker.mail.message import HeaderError, check_sender
 from apscn_tracker.mail.outbox import counts
 from apscn_tracker.mail.render import template_problems

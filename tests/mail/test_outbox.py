@@ -338,7 +338,7 @@ def test_it_rewrites_the_same_file_when_a_message_is_sent_again(app):
 def test_it_claims_a_stale_sending_row_first_then_due_rows_oldest_first_and_leaves_a_live_claim_alone(app):
     from sqlalchemy import update
 
-    from apscn_tracker.mail.delivery import CLAIM_TIMEOUT, claim
+    from apscn_tracker.mail.claims import CLAIM_TIMEOUT, claim
 
     hour = timedelta(hours=1)
     with app.ledger.write() as s:
@@ -396,7 +396,7 @@ def test_a_key_queued_since_the_callers_look_up_is_still_queued_once(app):
 
 
 def test_it_claims_no_more_rows_than_asked_and_hands_them_out_in_due_order(app):
-    from apscn_tracker.mail.delivery import claim_batch
+    from apscn_tracker.mail.claims import claim_batch
 
     with app.ledger.write() as s:
         for i in range(25):
@@ -415,7 +415,7 @@ def test_it_claims_no_more_rows_than_asked_and_hands_them_out_in_due_order(app):
 def test_it_claims_the_rest_of_a_slow_batch_again_and_drops_a_row_another_sender_took(app):
     from sqlalchemy import update
 
-    from apscn_tracker.mail.delivery import claim_batch, renew
+    from apscn_tracker.mail.claims import claim_batch, renew
 
     with app.ledger.write() as s:
         for key in ("one", "two", "three"):

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import MetaData, func, select
 
 from apscn_tracker.ledger.models import Event, Outbox
-from apscn_tracker.mail.delivery import CLAIM_TIMEOUT
+from apscn_tracker.mail.claims import CLAIM_TIMEOUT
 from apscn_tracker.mail.kinds import EMAIL_KINDS
 from apscn_tracker.mail.message import build_message
 from apscn_tracker.mail.outbox import problems

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from apscn_tracker.domain.projection import DATE_FIELDS, EVENT_KINDS, fold
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.ledger.models import Connection, District, Event, Outbox, Renewal, Vendor
-from apscn_tracker.mail.delivery import CLAIM_TIMEOUT
+from apscn_tracker.mail.claims import CLAIM_TIMEOUT
 from apscn_tracker.services.db.common import LISTED, OK, PROBLEM, WARNING, Check, iso
 
 
