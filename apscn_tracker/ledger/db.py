@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
+from sqlmodel import Session
 
 from apscn_tracker.errors import LedgerError
+from apscn_tracker.ledger.models import partial_indexes
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from apscn_tracker.config import Settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -92,10 +93,12 @@ def make_engine(url: str) -> Engine:
             raw.close()
         if path and path != ":memory:" and str(mode).lower() != "wal":
             raise LedgerError(f"could not switch {path} to WAL mode (got {mode})")
+        partial_indexes("sqlite")
         return engine
     engine = create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "postgresql":
         event.listen(engine, "begin", _begin)
+    partial_indexes(engine.dialect.name)
     return engine
 
 
@@ -108,7 +111,7 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine) -> None:
     """Apply every pending migration (Alembic, imported only when there is work to do)."""
-    from alembic import command
+    from alembic import command  # lazy: ~0.4 s, only when a migration is due
     from alembic.config import Config
 
     cfg = Config()
@@ -154,8 +157,6 @@ class Ledger:
         before: keep them short, and never wait on the network inside one. One opened inside another would wait
         for the lock its own thread holds: that is refused at once (a bug), rather than after the timeout.
         Core statements run through the session as well (``session.execute``)."""
-        from sqlmodel import Session
-
         with _one_unit(), Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
@@ -163,8 +164,6 @@ class Ledger:
     def read(self) -> Iterator[Session]:
         """A read-only view that does not wait for writers (SQLite: a deferred transaction on a WAL snapshot).
         Anything written in it is rolled back."""
-        from sqlmodel import Session
-
         session = Session(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
         session.begin()
         try:
@@ -220,8 +219,6 @@ _HINTS = (  # (words in the driver's message, what happened, what to do); the fi
 def describe_db_error(exc: BaseException) -> str | None:
     """One line for a database error a user can act on (busy, disk full, read-only, damaged, unreachable), or
     None for a bug (a constraint violated, bad SQL). A unit of work that fails is rolled back whole."""
-    from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
-
     if not isinstance(exc, OperationalError | DatabaseError) or isinstance(exc, IntegrityError | ProgrammingError):
         return None
     detail = str(exc.orig).strip().splitlines()[0] if getattr(exc, "orig", None) is not None else "unreachable"
