@@ -19,6 +19,7 @@ from apscn_tracker.report.stats import compute_report
 from apscn_tracker.resources import templates_dir
 from apscn_tracker.services.app import App
 from apscn_tracker.services.output import atomic_write, check_output
+from apscn_tracker.services.report_rows import load_rows
 
 
 def resolve_year(app: App, year: str | SchoolYear | None) -> SchoolYear:
@@ -51,8 +52,6 @@ def build_report(
     """The report data of one school year (JSON-ready), compared with the year before where the ledger has it.
 
     ``progress(done, REPORT_STEPS)`` is called as each step ends (the last step is writing, by the caller)."""
-    from apscn_tracker.report.data import load_rows
-
     step = progress or _no_progress
     sy = resolve_year(app, year)
     step(0, REPORT_STEPS)

@@ -11,9 +11,9 @@ from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Outbox
-from apscn_tracker.report.data import load_rows
 from apscn_tracker.services import connections, districts, renewals, vendors
 from apscn_tracker.services.report import build_report, resolve_year
+from apscn_tracker.services.report_rows import load_rows
 from apscn_tracker.services.setup import init
 
 LEAS = ("0101000", "0104000", "0401000", "0505000")

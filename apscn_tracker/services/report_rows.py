@@ -1,4 +1,5 @@
-"""Load the report's rows from the ledger: one set-based statement per school year, whatever the size.
+"""The report's rows, read from the ledger for ``report.stats`` (the report layer itself never reads the ledger):
+one set-based statement per school year, whatever the size.
 
 One ``SELECT`` joins connection, district, vendor and the year's renewal, with two grouped sub-queries: the
 reminders sent (``outbox`` rows with status ``sent``, counted per district, vendor and school year) and whether the
