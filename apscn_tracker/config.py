@@ -14,7 +14,7 @@ import tomllib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -380,8 +380,6 @@ def local_today(settings: Settings) -> date:
     """Today in the configured time zone (APSCN_TODAY wins), not the machine's."""
     if settings.today is not None:
         return settings.today
-    from datetime import datetime
-
     try:
         return datetime.now(ZoneInfo(settings.timezone)).date()
     except Exception:  # refused at load; a Settings built by hand with an unknown zone: the machine's date

@@ -1,4 +1,7 @@
-"""apscn db backup FILE | db check"""
+"""apscn db backup FILE | db check
+
+Services are imported inside each command (lazily): `apscn --help` imports every command module.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""apscn district list|show|add|edit|import"""
+"""apscn district list|show|add|edit|import
+
+Services are imported inside each command (lazily): `apscn --help` imports every command module.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""apscn doctor"""
+"""apscn doctor
+
+Services are imported inside each command (lazily): `apscn --help` imports every command module.
+"""
 
 from __future__ import annotations
 

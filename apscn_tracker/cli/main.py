@@ -65,7 +65,7 @@ def init(
     as_json: JsonOpt = False,
 ) -> None:
     """Create or upgrade the ledger; seed Xello and the bundled roster of Arkansas districts."""
-    from apscn_tracker.services.setup import init as run_init
+    from apscn_tracker.services.setup import init as run_init  # lazy, like every command's service
 
     ctx = make_app(today)
     result = run_init(ctx, demo=demo)

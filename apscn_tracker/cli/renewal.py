@@ -1,4 +1,7 @@
-"""apscn connect | request | enable | confirm | correct | retire"""
+"""apscn connect | request | enable | confirm | correct | retire
+
+Services are imported inside each command (lazily): `apscn --help` imports every command module.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""apscn tick"""
+"""apscn tick
+
+Services are imported inside each command (lazily): `apscn --help` imports every command module.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""apscn vendor list|add|edit"""
+"""apscn vendor list|add|edit
+
+Services are imported inside each command (lazily): `apscn --help` imports every command module.
+"""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col
 
+from apscn_tracker.domain.lea import lookup_code
 from apscn_tracker.errors import NotFound
 from apscn_tracker.ledger.models import Connection, Contact, District, Event, Renewal, Vendor
 
@@ -111,8 +112,6 @@ def find_vendor(session: Session, *, name: str, other_than: int | None = None) -
 
 
 def get_district(session: Session, *, lea: str) -> District:
-    from apscn_tracker.domain.lea import lookup_code
-
     code = lookup_code(lea)
     found = find_district(session, code=code)
     if found is None:

@@ -11,20 +11,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from apscn_tracker.config import load_settings
+from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.errors import NotFound, UserError
 from apscn_tracker.ledger.models import District, Outbox, Vendor
 from apscn_tracker.ledger.queries import chunks, insert_rows
 from apscn_tracker.mail.message import HeaderError, check_header, make_message_id, normalize_addresses, parse_addresses
-from apscn_tracker.mail.render import check_kind
-
-if TYPE_CHECKING:
-    from apscn_tracker.mail.render import Rendered
+from apscn_tracker.mail.render import Rendered, check_kind
 
 OUTBOX = Outbox.__table__
 MESSAGE_STATUSES = ("pending", "sending", "sent", "failed")
@@ -77,8 +76,6 @@ def outbox_values(
     ]
     subject = check_header("Subject", rendered.subject)
     if mail_from is None:
-        from apscn_tracker.config import load_settings
-
         mail_from = load_settings().mail_from
     return {
         "key": key,
@@ -137,10 +134,10 @@ def enqueue(
 
 def _insert_ignoring_duplicates(dialect: str) -> Any:
     if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert  # lazy: load only the dialect in use
 
         return sqlite_insert(Outbox).on_conflict_do_nothing(index_elements=["key"])
-    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert  # lazy, as above
 
     return postgresql_insert(Outbox).on_conflict_do_nothing(index_elements=["key"])
 
@@ -201,8 +198,6 @@ def _iso(value: datetime | None) -> str | None:
 def _label(start: int | None) -> str | None:
     if start is None:
         return None
-    from apscn_tracker.domain.schoolyear import SchoolYear
-
     return SchoolYear(start).label
 
 
