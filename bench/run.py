@@ -84,7 +84,7 @@ def _baseline_db(path: Path):
 
 
 def _plain_status(method, year_begins, year_ends, today, req, exp, ena, conf):
-    """The status decision of DESIGN.md, written out in plain Python on ISO strings."""
+    """The status decision (domain.status), written out in plain Python on ISO strings."""
     if method == "sftp":
         return "scripted"
     if today > year_ends:

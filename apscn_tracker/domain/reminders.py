@@ -1,4 +1,4 @@
-"""The reminder rules of DESIGN.md ("What happens each day"): which reminder is due for a renewal on a day.
+"""The reminder rules (the README's "The daily loop"): which reminder is due for a renewal on a day.
 
 Pure: dates and dataclasses in, decisions out. No clock, no database; ``today`` is always a parameter.
 

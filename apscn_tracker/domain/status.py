@@ -1,4 +1,4 @@
-"""The status of a connection's renewal on a given day (DESIGN.md, "Status of an API renewal")."""
+"""The status of a connection's renewal on a given day (the README's "Statuses" table)."""
 
 from __future__ import annotations
 

@@ -72,7 +72,7 @@ def _slug(name: str) -> str:
 
 
 def build_demo(app: App) -> dict[str, Any]:
-    """A realistic school year around ``app.today``: every status of DESIGN.md appears."""
+    """A realistic school year around ``app.today``: every status of the README's "Statuses" table appears."""
     with app.ledger.read() as s:
         if s.scalar(select(func.count()).select_from(Renewal).where(col(Renewal.requested_on).is_not(None))):
             raise UserError("this ledger already has requests; build the demo in an empty APSCN_HOME")

@@ -1,4 +1,4 @@
-"""The reminder rules of DESIGN.md on their boundaries, with dates worked out by hand on a printed calendar.
+"""The reminder rules on their boundaries, with dates worked out by hand on a printed calendar.
 
 June 30, 2027 is a Wednesday. July 4, 2026 is a Saturday (observed Friday July 3). Thanksgiving 2026 is
 Thursday November 26. Christmas Eve and Christmas Day 2026 are Thursday and Friday; New Year's Day 2027 a

@@ -1,4 +1,4 @@
-"""The status table of DESIGN.md, on every boundary."""
+"""The status table of the README, on every boundary."""
 
 from datetime import date
 
