@@ -35,7 +35,7 @@ class ReminderRules:
 @dataclass(frozen=True)
 class Settings:
     home: Path
-    database_url: str | None = None
+    database_url: str | None = field(default=None, repr=False)  # may hold a password
     today: date | None = None
     mail_transport: str = "file"
     smtp_host: str = "localhost"

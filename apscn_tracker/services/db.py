@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from apscn_tracker.errors import UserError
+from apscn_tracker.redact import redact_url
 from apscn_tracker.services.app import App
 
 OK, WARNING, PROBLEM = "ok", "warning", "problem"
@@ -63,8 +64,9 @@ def libpq_url(url: str) -> str:
         u = make_url(url)
     except Exception:
         return "postgresql://USER@HOST/DATABASE"
-    bare = URL.create("postgresql", username=u.username, host=u.host, port=u.port, database=u.database, query=u.query)
-    return bare.render_as_string(hide_password=False)
+    query = {k: v for k, v in u.query.items() if "pass" not in k.lower()}  # password, sslpassword
+    bare = URL.create("postgresql", username=u.username, host=u.host, port=u.port, database=u.database, query=query)
+    return redact_url(bare.render_as_string(hide_password=False))
 
 
 def backup(app: App, *, dest: Path, force: bool = False) -> dict[str, Any]:
