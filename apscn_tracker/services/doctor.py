@@ -48,6 +48,7 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def config_checks(settings: Settings) -> list[Check]:
     from apscn_tracker.mail.message import HeaderError, check_sender
+    from apscn_tracker.mail.transports import login_problem
     from apscn_tracker.scheduler import check_send_hour
 
     checks: list[Check] = []
@@ -70,6 +71,7 @@ def config_checks(settings: Settings) -> list[Check]:
             problems.append("smtp_user is set but APSCN_SMTP_PASSWORD is not: the SMTP login will fail")
         if settings.smtp_security == "none" and settings.smtp_user:
             problems.append("smtp_security is 'none' with a login: the password would cross the network in clear")
+        problems.extend(p for p in [login_problem(settings.smtp_user, settings.smtp_password)] if p)
     problems.extend(_template_problems(settings))
     if problems:
         checks.append(Check("configuration", ATTENTION, f"{len(problems)} configuration problem(s)", problems))

@@ -8,13 +8,15 @@ import logging
 import subprocess
 import threading
 from datetime import date
+from email.message import EmailMessage
+from typing import Any
 
 import pytest
 from freezegun import freeze_time
 
 from apscn_tracker.config import load_settings
 from apscn_tracker.scheduler import Runner
-from tests.support.faults import run_apscn_on
+from tests.support.faults import free_port, run_apscn, run_apscn_on, smtp_env, write_config
 
 TODAY = date(2026, 7, 8)
 PW = "Zq7-s3cret-Pw"
@@ -102,3 +104,110 @@ def test_the_running_scheduler_hides_passwords_in_whatever_any_module_logs(home,
     assert smtp_secret not in caplog.text
     other.warning("after the scheduler: %s", smtp_secret)  # the handlers are as they were
     assert smtp_secret in caplog.text
+
+
+# -- a SMTP password the login cannot carry ------------------------------------------------------------------------
+
+SMTP_PW = "ĦŴŁØ€ÐÞ"  # no character of it appears anywhere else: each one is searched for, alone
+
+
+class AuthServer:
+    """aiosmtpd on 127.0.0.1 that takes mail only after a login as ``tracker`` with ``password``."""
+
+    def __init__(self, password: str) -> None:
+        self.password = password
+        self.received: list[bytes] = []
+        self.port = free_port()
+        self.controller: Any = None
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.received.append(bytes(envelope.content))
+        return "250 OK"
+
+    def _check(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        ok = isinstance(auth_data, LoginPassword) and auth_data.password == self.password.encode()
+        return AuthResult(success=ok, handled=False)
+
+    def __enter__(self) -> AuthServer:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(
+            self,
+            hostname="127.0.0.1",
+            port=self.port,
+            authenticator=self._check,
+            auth_required=True,
+            auth_require_tls=False,  # loopback only; the tracker sends a password in clear only there
+        )
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+
+def _traces_of(password: str, text: str) -> list[str]:
+    """Each character of ``password`` found in ``text``, alone or escaped, and any position or length of it."""
+    found = [c for c in password if c in text]
+    found += [e for c in password for e in (ascii(c)[1:-1], f"\\x{ord(c):02x}") if e in text]
+    found += [word for word in ("position", "ordinal", "codec") if word in text]
+    return found
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_smtp_password_outside_ascii_gives_one_line_and_leaves_no_trace(home):
+    write_config(home)
+    smtp = {"APSCN_SMTP_USER": "tracker", "APSCN_SMTP_PASSWORD": SMTP_PW, "APSCN_TODAY": TODAY.isoformat()}
+    with AuthServer(SMTP_PW) as server:
+        env = {**smtp_env(server.port), **smtp}
+        assert run_apscn(["init"], env).returncode == 0
+        assert run_apscn(["request-form", "6001000"], env).returncode == 0
+        runs = {args: run_apscn(args.split(), env) for args in ("outbox send", "tick", "doctor --json")}
+        shown = run_apscn(["outbox", "list", "--json"], env)
+    assert server.received == []
+    for args, result in runs.items():
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr, (args, result.stderr)
+        assert "APSCN_SMTP_PASSWORD" in result.stdout + result.stderr, args
+    assert runs["outbox send"].stderr.count("\n") == 1 and "ASCII" in runs["outbox send"].stderr
+    (config,) = [c for c in json.loads(runs["doctor --json"].stdout)["checks"] if c["name"] == "configuration"]
+    assert any("APSCN_SMTP_PASSWORD holds characters outside ASCII" in line for line in config["details"]), config
+    (row,) = json.loads(shown.stdout)
+    assert row["status"] == "pending" and row["attempts"] == 0 and row["last_error"] is None  # nothing claimed
+    ledger = b"".join(p.read_bytes() for p in home.glob("apscn.db*")).decode("utf-8", "replace")
+    outputs = "".join(r.stdout + r.stderr for r in [*runs.values(), shown])
+    assert _traces_of(SMTP_PW, ledger) == [] and _traces_of(SMTP_PW, outputs) == []
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_the_scheduler_and_the_transport_itself_refuse_such_a_login_in_one_line(home, make_app, caplog, monkeypatch):
+    from apscn_tracker.mail.transports import SmtpTransport, TemporaryError
+    from tests.support.mail import TODAY as DAY
+    from tests.support.mail import build_scenario, mail_settings, queue
+
+    caplog.set_level(logging.DEBUG)
+    with AuthServer(SMTP_PW) as server:
+        for var, value in {
+            **smtp_env(server.port),
+            "APSCN_SMTP_USER": "tracker",
+            "APSCN_SMTP_PASSWORD": SMTP_PW,
+        }.items():
+            if var.startswith("APSCN_"):
+                monkeypatch.setenv(var, value)
+        app = make_app(DAY, **mail_settings())
+        build_scenario(app)
+        queue(app, "request_form")
+        monkeypatch.setenv("APSCN_COORDINATOR_EMAIL", "coordinator@coop.example")
+        assert Runner(load_settings()).run_delivery() is None
+        transport = SmtpTransport(host="127.0.0.1", port=server.port, user="tracker", password=SMTP_PW)
+        with pytest.raises(TemporaryError) as refused:
+            transport.send(EmailMessage())
+    assert refused.value.stop_batch and "outside ASCII" in str(refused.value)
+    assert _traces_of(SMTP_PW, str(refused.value)) == []
+    assert (
+        "delivery failed; trying again in 5 minutes: APSCN_SMTP_PASSWORD holds characters outside ASCII" in caplog.text
+    )
+    assert "Traceback" not in caplog.text and _traces_of(SMTP_PW, caplog.text) == []
+    assert server.received == []
