@@ -8,14 +8,20 @@ from typing import Annotated, Any
 import typer
 
 from apscn_tracker.cli.common import JsonOpt, LeaArg, TodayOpt, VendorOpt, YearOpt, emit_json, make_app, print_table
+from apscn_tracker.cli.numbers import fits_ledger
 
 sub = typer.Typer(
     help="Emails waiting for delivery, sent, or failed: list, read, send now, send again.",
     no_args_is_help=True,
 )
 
-IdArg = Annotated[int, typer.Argument(help="Message number (the id column of `apscn outbox list`).", min=1)]
-LimitOpt = Annotated[int | None, typer.Option("--limit", help="At most this many messages.", min=1, show_default=False)]
+IdArg = Annotated[
+    int, typer.Argument(help="Message number (the id column of `apscn outbox list`).", min=1, callback=fits_ledger)
+]
+LimitOpt = Annotated[
+    int | None,
+    typer.Option("--limit", help="At most this many messages.", min=1, show_default=False, callback=fits_ledger),
+]
 
 _STATUS_STYLES = {"status": {"pending": "yellow", "sending": "cyan", "sent": "green", "failed": "red"}}
 
