@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from shlex import quote
 from typing import Any
 
 from sqlalchemy import func, select
 
+from apscn_tracker.addresses import address_problem
 from apscn_tracker.config import ConfigError, Settings
 from apscn_tracker.services.app import App
 
@@ -235,6 +237,40 @@ def contact_check(app: App) -> Check:
     )
 
 
+def address_check(app: App) -> Check:
+    """The stored addresses that cannot receive mail (``addresses``): contacts and Onboarding Managers entered
+    before addresses were checked where they come in. Reminders skip them."""
+    from apscn_tracker.ledger.models import Contact, District, Vendor
+
+    contact, district, vendor = Contact.__table__.c, District.__table__.c, Vendor.__table__.c
+    found: list[str] = []
+    with app.ledger.read() as s:
+        rows = s.execute(
+            select(district.lea_code, contact.email)
+            .join_from(Contact.__table__, District.__table__, contact.district_id == district.id)
+            .order_by(district.lea_code, contact.email)
+        )
+        for lea, email in rows:
+            problem = address_problem(email)
+            if problem:
+                found.append(
+                    f"{lea} contact {email}: {problem}; `apscn district edit {lea} --remove-email {quote(email)}`"
+                )
+        for name, email in s.execute(select(vendor.name, vendor.onboarding_email).order_by(vendor.name)):
+            problem = address_problem(email) if email else None
+            if problem:
+                fix = f"`apscn vendor edit {quote(name)} --onboarding-email ADDRESS`"
+                found.append(f"{name} onboarding manager {email}: {problem}; {fix}")
+    if not found:
+        return Check("addresses", OK, "every stored address can receive mail")
+    return Check(
+        "addresses",
+        ATTENTION,
+        f"{len(found)} stored address(es) cannot receive mail: nothing is sent to them; replace or remove them",
+        found[:LISTED] + ([f"... and {len(found) - LISTED} more"] if len(found) > LISTED else []),
+    )
+
+
 def scheduler_check(settings: Settings) -> Check:
     if not settings.is_sqlite:
         return Check("scheduler", INFO, "PostgreSQL ledger: the scheduler holds an advisory lock while it runs")
@@ -259,6 +295,7 @@ def doctor(app: App, *, now: datetime | None = None) -> dict[str, Any]:
     checks.append(tick_check(app, now))
     checks.extend(outbox_checks(app, now))
     checks.append(contact_check(app))
+    checks.append(address_check(app))
     checks.append(scheduler_check(app.settings))
     return _result(checks, now)
 
