@@ -1,9 +1,10 @@
 """Whole numbers given on the command line (ids, limits).
 
-The ledger stores 64-bit integers: a larger number can neither name a row nor limit a query, and the driver
-would raise ``OverflowError``. Every integer argument and option takes ``callback=fits_ledger``, which
-refuses such a number in one line (exit 1) before the command runs (``tests/cli/test_huge_numbers.py`` checks
-every integer parameter of every command).
+The ledger's ids are INTEGER columns: 32 bits on PostgreSQL (64 on SQLite). A larger number names no row,
+and would reach the driver as an overflow (SQLite's ``OverflowError``, PostgreSQL's "integer out of range").
+Every integer argument and option takes ``callback=fits_ledger``, which refuses such a number in one line
+(exit 1) before the command runs (``tests/cli/test_huge_numbers.py`` checks every integer parameter of every
+command, on both databases). One bound for all of them: a limit beyond two billion rows limits nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import typer
 
 from apscn_tracker.errors import UserError
 
-LARGEST = 2**63 - 1  # SQLite INTEGER, PostgreSQL bigint
+LARGEST = 2**31 - 1  # PostgreSQL integer, the smallest of the two databases' id columns
 
 
 def fits_ledger(param: typer.CallbackParam, value: int | None) -> int | None:

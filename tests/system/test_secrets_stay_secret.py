@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import threading
 from datetime import date
@@ -211,3 +212,29 @@ def test_the_scheduler_and_the_transport_itself_refuse_such_a_login_in_one_line(
     )
     assert "Traceback" not in caplog.text and _traces_of(SMTP_PW, caplog.text) == []
     assert server.received == []
+
+
+# -- on a PostgreSQL server that answers ------------------------------------------------------------------------
+
+
+@pytest.mark.postgres_only
+def test_on_a_reachable_server_a_password_given_as_a_query_parameter_shows_nowhere(home, tmp_path, schedulers):
+    from sqlalchemy.engine import make_url
+
+    url = make_url(os.environ["APSCN_DATABASE_URL"])  # this test's own database
+    if not url.password:
+        pytest.skip("the test server is reached without a password")
+    password = str(url.password)
+    moved = url.set(password=None).update_query_dict({"password": password}).render_as_string(hide_password=False)
+    assert f"password={password}" in moved
+    runs = [
+        run_apscn_on(TODAY, *args, APSCN_DATABASE_URL=moved)
+        for args in (["init", "--json"], ["status"], ["doctor", "--json"], ["db", "check"], ["db", "backup", "x.db"])
+    ]
+    assert [r.returncode for r in runs] == [0, 0, 1, 0, 1], [r.stderr for r in runs]  # doctor: no tick yet
+    assert json.loads(runs[0].stdout)["ledger"] == "database url" and "pg_dump" in runs[4].stderr
+    scheduler = schedulers({**os.environ, "APSCN_DATABASE_URL": moved, "APSCN_TODAY": "2026-07-08"}, tmp_path / "s.log")
+    scheduler.wait_log("scheduler started")
+    assert scheduler.stop() == 0
+    said = "".join(r.stdout + r.stderr for r in runs) + scheduler.text()
+    assert "Traceback" not in said and password not in said
