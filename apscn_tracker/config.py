@@ -1,19 +1,29 @@
-"""Settings: defaults, then ``$APSCN_HOME/config.toml``, then environment variables (which win).
+"""Settings: defaults, then ``$APSCN_HOME/config.toml``, then environment variables (which win), then options.
 
-Kept free of heavy imports: every command loads it.
+Every value is checked here, whichever way it comes (type, range, a known time zone, one address, a known
+database scheme): a wrong one is a ``ConfigError`` of one line naming the key, the file or variable it came
+from, what was given (never a secret or a database URL) and what is expected. Nothing past ``load_settings``
+sees an unchecked value. Kept free of heavy imports: every command loads it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscn_tracker.addresses import address_problem
+from apscn_tracker.errors import InputError
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A configuration value is wrong; the message says which and how to fix it."""
 
 
@@ -111,64 +121,233 @@ def parse_date(text: str, what: str = "date") -> date:
     return day
 
 
-def _coerce(name: str, value: Any) -> Any:
-    if value is None or value == "":
-        return None
-    if name == "today":
-        return value if isinstance(value, date) else parse_date(value, "APSCN_TODAY")
-    if name in ("smtp_port", "send_hour", "activation_working_days", "max_attempts"):
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
-        if name == "send_hour" and not 0 <= number <= 23:
-            raise ConfigError("send_hour must be 0..23")
-        if name == "smtp_port" and not 0 < number < 65536:
-            raise ConfigError("smtp_port must be 1..65535")
-        if name in ("activation_working_days", "max_attempts") and number < 1:
-            raise ConfigError(f"{name} must be at least 1")
-        return number
-    if name == "smtp_timeout":
+# -- validation: every value, from the file, the environment or an option, checked here and only here ----------
+
+
+class _Bad(Exception):
+    """A value refused by a check: what is expected, and what is wrong with it when that says more."""
+
+    def __init__(self, expected: str, problem: str = "") -> None:
+        super().__init__(expected)
+        self.expected, self.problem = expected, problem
+
+
+Check = Callable[[Any], Any]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._:-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")  # whole text (fullmatch)
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+._-]{0,30})://")
+_DB_SCHEME = re.compile(r"(sqlite|postgresql)(\+[a-z0-9_]+)?")
+
+
+def _text(limit: int, what: str = "one line of text") -> Check:
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or _CONTROL.search(value) or len(value) > limit:
+            raise _Bad(f"{what} (at most {limit} characters)")
+        return value
+
+    return check
+
+
+def _whole(low: int, high: int, what: str = "a whole number", expected: str = "") -> Check:
+    def check(value: Any) -> int:
+        if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,12}\s*", value):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise _Bad(expected or f"{what} from {low} to {high}")
+        return value
+
+    return check
+
+
+def _seconds(high: float) -> Check:
+    def check(value: Any) -> float:
+        if isinstance(value, str) and re.fullmatch(r"\s*\d{1,9}(?:\.\d{1,9})?\s*", value):
+            value = float(value)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= high:
+            raise _Bad(f"a number of seconds above 0 and at most {high:g}")  # NaN fails the range too
         return float(value)
-    if name in ("extra_closures", "removed_closures"):
-        if not isinstance(value, list | tuple):
-            raise ConfigError(f"{name} must be a list of dates")
-        return tuple(v if isinstance(v, date) else parse_date(v, name) for v in value)
-    if name in ("templates_dir", "home"):
-        return Path(str(value)).expanduser()
-    if name == "mail_transport" and value not in ("file", "smtp"):
-        raise ConfigError(f"mail transport {value!r}: use 'file' or 'smtp'")
-    if name == "smtp_security" and value not in ("none", "starttls", "ssl"):
-        raise ConfigError(f"smtp security {value!r}: use 'none', 'starttls' or 'ssl'")
-    if name == "christmas_collision" and value not in ("before", "after"):
-        raise ConfigError(f"christmas_collision {value!r}: use 'before' or 'after'")
+
+    return check
+
+
+def _choice(*options: str) -> Check:
+    def check(value: Any) -> str:
+        if value not in options:
+            raise _Bad(" or ".join(", ".join(repr(o) for o in options).rsplit(", ", 1)))
+        return str(value)
+
+    return check
+
+
+def _zone(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Bad("the name of a time zone like 'America/Chicago'")
+    try:
+        ZoneInfo(value)
+    except Exception:  # unknown, a folder ('America'), a path outside the zone database, not a zone file
+        raise _Bad("the name of a time zone like 'America/Chicago'", "not a known time zone") from None
     return value
 
 
-def _reminders(table: Any) -> ReminderRules:
+def _address(value: Any) -> str:
+    expected = "one email address like 'coordinator@coop.k12.ar.us'"
+    if not isinstance(value, str):
+        raise _Bad(expected)
+    problem = address_problem(value.strip(), local_domain=True)  # the one definition (addresses.py)
+    if problem:
+        raise _Bad(expected, problem)
+    return value.strip()
+
+
+def _host(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 253 or not _HOST.fullmatch(value):
+        raise _Bad("a host name or IP address like 'smtp.coop.k12.ar.us'")
+    return value
+
+
+def _database_url(value: Any) -> str:
+    expected = "a URL like 'sqlite:////srv/apscn/apscn.db' or 'postgresql+psycopg://user@host/apscn'"
+    if not isinstance(value, str) or _CONTROL.search(value):
+        raise _Bad(expected)
+    scheme = _SCHEME.match(value)
+    if scheme is None:
+        raise _Bad(expected, "not a URL")
+    if not _DB_SCHEME.fullmatch(scheme.group(1)):
+        raise _Bad(expected, f"the scheme {scheme.group(1)!r} is not one the tracker uses")
+    return value
+
+
+def _day(value: Any) -> date:
+    if type(value) is not date:  # a TOML date; a datetime (a date subclass) carries a time: refused
+        if not isinstance(value, str):
+            raise _Bad("a date like 2026-06-30")
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            raise _Bad("a date like 2026-06-30", "not a date") from None
+    if not 1990 <= value.year <= 2199:  # the school years the tracker handles; 9999-12-31 has no next year
+        raise _Bad("a date from 1990 to 2199")
+    return value
+
+
+def _days(value: Any) -> tuple[date, ...]:
+    if not isinstance(value, list | tuple):
+        raise _Bad("a list of dates like ['2026-12-28']")
+    days = []
+    for v in value:
+        try:
+            days.append(_day(v))
+        except _Bad as bad:
+            raise _Bad(
+                "a list of dates like ['2026-12-28']", f"{_toml(v, 40)}: {bad.problem or bad.expected}"
+            ) from None
+    return tuple(days)
+
+
+def _path(value: Any) -> Path:
+    if not isinstance(value, str | Path) or not str(value).strip() or "\x00" in str(value):
+        raise _Bad("the path of a folder")
+    return Path(str(value)).expanduser()
+
+
+def _renewal_days(value: Any) -> tuple[int, ...]:
+    expected = "a list of whole days before June 30, distinct, each from 1 to 366, like [60, 30, 14, 7, 1]"
+    if not isinstance(value, list | tuple) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+        raise _Bad(expected)
+    if any(not 1 <= v <= 366 for v in value):
+        raise _Bad(expected, "a day out of range")
+    twice = sorted(day for day, n in Counter(value).items() if n > 1)
+    if twice:
+        raise _Bad(expected, f"{', '.join(map(str, twice))} listed twice")
+    return tuple(sorted(value, reverse=True))
+
+
+_CHECKS: dict[str, Check] = {
+    "home": _path,
+    "database_url": _database_url,
+    "today": _day,
+    "mail_transport": _choice("file", "smtp"),
+    "smtp_host": _host,
+    "smtp_port": _whole(1, 65535, "a port number"),
+    "smtp_user": _text(254),
+    "smtp_password": _text(1024),
+    "smtp_security": _choice("none", "starttls", "ssl"),
+    "smtp_timeout": _seconds(600),
+    "mail_from": _text(998, "one sender line like 'APSCN Tracker <tracker@coop.k12.ar.us>'"),
+    "coordinator_email": _address,
+    "coordinator_name": _text(200),
+    "timezone": _zone,
+    "send_hour": _whole(0, 23, expected="a whole hour of the day, 0..23"),
+    "activation_working_days": _whole(1, 60, "a number of working days"),
+    "extra_closures": _days,
+    "removed_closures": _days,
+    "christmas_collision": _choice("before", "after"),
+    "templates_dir": _path,
+    "max_attempts": _whole(1, 100, "a number of tries"),
+}
+_REMINDER_CHECKS: dict[str, Check] = {
+    "renewal_days_before": _renewal_days,
+    "lapsed_every_days": _whole(1, 366, "a number of days"),
+    "overdue_every_working_days": _whole(1, 60, "a number of working days"),
+    "details_first_working_days": _whole(1, 60, "a number of working days"),
+    "details_every_working_days": _whole(1, 60, "a number of working days"),
+    "details_max": _whole(1, 100, "a number of reminders"),
+}
+
+
+def _toml(value: Any, limit: int = 60) -> str:
+    """``value`` written roughly as in config.toml (dates bare, true/false), cut to ``limit`` characters."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, date):
+        text = value.isoformat()
+    elif isinstance(value, list | tuple):
+        text = "[" + ", ".join(_toml(v, limit) for v in value[:20]) + (", ...]" if len(value) > 20 else "]")
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _shown(key: str, value: Any) -> str:
+    """The value as the message shows it: never a secret or a database URL (it may carry a password)."""
+    if key in _SECRET_KEYS or (key == "database_url" and isinstance(value, str)):
+        return ""
+    return f" = {_toml(value)}"
+
+
+def _checked(key: str, value: Any, where: str, checks: dict[str, Check], prefix: str = "") -> Any:
+    """``value`` converted, or ``ConfigError``: one line naming the key, where it came from, what it was and what
+    is expected."""
+    try:
+        return checks[key](value)
+    except _Bad as bad:
+        problem = f"{bad.problem}; " if bad.problem else ""
+        raise ConfigError(f"{prefix}{key}{_shown(key, value)} {where}: {problem}expected {bad.expected}") from None
+
+
+def _coerce(name: str, value: Any, where: str = "from the options") -> Any:
+    if value is None or value == "":
+        return None
+    if name == "reminders":
+        return value if isinstance(value, ReminderRules) else _reminders(value, where)
+    return _checked(name, value, where, _CHECKS)
+
+
+def _reminders(table: Any, where: str = "from the options") -> ReminderRules:
     if not isinstance(table, dict):
-        raise ConfigError("[reminders] must be a table")
-    known = {f.name for f in fields(ReminderRules)}
-    unknown = set(table) - known
+        raise ConfigError(f"[reminders] {where}: expected a table of reminder settings")
+    unknown = set(table) - set(_REMINDER_CHECKS)
     if unknown:
-        raise ConfigError(f"unknown [reminders] keys: {', '.join(sorted(unknown))}")
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        if key == "renewal_days_before":
-            if not isinstance(value, list) or not all(isinstance(v, int) and v >= 0 for v in value):
-                raise ConfigError("reminders.renewal_days_before must be a list of whole days")
-            values[key] = tuple(sorted(set(value), reverse=True))
-        else:
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"reminders.{key} must be a whole number >= 1")
-            values[key] = value
+        listed, known = ", ".join(sorted(unknown)), ", ".join(_REMINDER_CHECKS)
+        raise ConfigError(f"unknown [reminders] keys {where}: {listed}; expected only {known}")
+    values = {key: _checked(key, value, where, _REMINDER_CHECKS, "reminders.") for key, value in table.items()}
     return ReminderRules(**values)
 
 
 def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
     """Build the settings. ``overrides`` (from command-line options) win over everything."""
     env = dict(os.environ if env is None else env)
-    home = Path(env.get("APSCN_HOME") or default_home()).expanduser()
+    home = _coerce("home", env.get("APSCN_HOME") or str(default_home()), "from APSCN_HOME")
     values: dict[str, Any] = {"home": home}
     known = {f.name for f in fields(Settings)} - {"home"}
     cfg_file = home / "config.toml"
@@ -177,19 +356,22 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
             data = tomllib.loads(cfg_file.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{cfg_file}: not valid TOML ({exc}); fix or remove the file") from None
+        where = f"in {cfg_file}"
         for key, value in data.items():
             if key == "reminders":
-                values["reminders"] = _reminders(value)
+                values["reminders"] = _reminders(value, where)
             elif key in _SECRET_KEYS:
                 raise ConfigError(f"{cfg_file}: {key} must not be stored in a file; set APSCN_SMTP_PASSWORD")
             elif key in known:
-                values[key] = _coerce(key, value)
+                values[key] = _coerce(key, value, where)
             else:
                 raise ConfigError(f"{cfg_file}: unknown setting {key!r}")
     for var, key in _ENV.items():
         if env.get(var):
-            values[key] = _coerce(key, env[var])
+            values[key] = _coerce(key, env[var], f"from {var}")
     for key, value in overrides.items():
+        if key not in known and key != "home":
+            raise ConfigError(f"unknown setting {key!r} from the options")
         if value is not None:
             values[key] = _coerce(key, value)
     return Settings(**{k: v for k, v in values.items() if v is not None})
@@ -200,9 +382,8 @@ def local_today(settings: Settings) -> date:
     if settings.today is not None:
         return settings.today
     from datetime import datetime
-    from zoneinfo import ZoneInfo
 
     try:
         return datetime.now(ZoneInfo(settings.timezone)).date()
-    except Exception:  # an unknown zone is reported by doctor; the date falls back to the machine's
+    except Exception:  # refused at load; a Settings built by hand with an unknown zone: the machine's date
         return date.today()

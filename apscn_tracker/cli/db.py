@@ -8,9 +8,11 @@ from typing import Annotated
 
 import typer
 
-from apscn_tracker.cli.common import JsonOpt, emit_json, make_app, print_checks
+from apscn_tracker.cli.lazy import LazyCommands
+from apscn_tracker.cli.options import JsonOpt, make_app
+from apscn_tracker.cli.output import emit_json, print_checks
 
-sub = typer.Typer(help="Back up the ledger, and check that it is sound.", no_args_is_help=True)
+sub = typer.Typer(no_args_is_help=True)
 
 _MARK = {"ok": "ok", "warning": "--", "problem": "!!"}
 
@@ -23,7 +25,7 @@ def backup(
 ) -> None:
     """Copy the SQLite ledger while it is in use (SQLite online backup) into a new owner-only file.
     On PostgreSQL, says how to use pg_dump instead."""
-    from apscn_tracker.services.db import backup as run
+    from apscn_tracker.services.db.backups import backup as run
 
     with closing(make_app()) as ctx:
         result = run(ctx, dest=file, force=force)
@@ -41,7 +43,7 @@ def backup(
 def check(as_json: JsonOpt = False) -> None:
     """Check the ledger: database integrity, migrations current, every renewal rebuilt from its events and
     compared, the outbox, file permissions. Reads only. Exit code 1 when a problem is found."""
-    from apscn_tracker.services.db import check as run
+    from apscn_tracker.services.db.checks import check as run
 
     with closing(make_app()) as ctx:
         result = run(ctx)
@@ -50,5 +52,5 @@ def check(as_json: JsonOpt = False) -> None:
     )
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(sub, name="db")
+def register(app: LazyCommands) -> None:
+    app.add_typer(sub, name="db", help="Back up the ledger, and check that it is sound.")

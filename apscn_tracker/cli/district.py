@@ -7,9 +7,12 @@ from typing import Annotated
 
 import typer
 
-from apscn_tracker.cli.common import JsonOpt, LeaArg, Progress, emit_json, make_app, print_table, warn
+from apscn_tracker.cli.lazy import LazyCommands
+from apscn_tracker.cli.options import JsonOpt, LeaArg, make_app
+from apscn_tracker.cli.output import emit_json, print_table, warn
+from apscn_tracker.cli.progress import Progress
 
-sub = typer.Typer(help="Districts (LEAs) and their contacts.", no_args_is_help=True)
+sub = typer.Typer(no_args_is_help=True)
 
 EmailOpt = Annotated[list[str] | None, typer.Option("--email", help="Contact email (repeat for several).")]
 
@@ -138,5 +141,5 @@ def import_(
     )
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(sub, name="district")
+def register(app: LazyCommands) -> None:
+    app.add_typer(sub, name="district", help="Districts (LEAs) and their contacts.")

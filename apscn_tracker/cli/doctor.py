@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from contextlib import closing
 
-import typer
-
-from apscn_tracker.cli.common import JsonOpt, make_app, print_checks
+from apscn_tracker.cli.lazy import LazyCommands
+from apscn_tracker.cli.options import JsonOpt, make_app
+from apscn_tracker.cli.output import print_checks
 
 _MARK = {"ok": "ok", "info": "--", "attention": "!!"}
 
@@ -27,5 +27,5 @@ def doctor(as_json: JsonOpt = False) -> None:
     print_checks(result, marks=_MARK, ok="all good", bad="something needs attention (see !! above)", as_json=as_json)
 
 
-def register(app: typer.Typer) -> None:
+def register(app: LazyCommands) -> None:
     app.command()(doctor)

@@ -1,25 +1,32 @@
 """The root of ``apscn``. Each command group lives in its own module and registers itself here.
 
-The modules register on ``commands``, a plain Typer app whose commands the root group builds on first use
-(``common.LazyGroup``): ``apscn --help`` and ``apscn status`` do not pay for reading every command's signature.
+The modules register on ``commands``, whose commands the root group builds on first use (``lazy.LazyGroup``):
+``apscn --help`` and ``apscn status`` do not pay for reading every command's signature.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from apscn_tracker import __version__
 from apscn_tracker.cli import db, district, doctor, outbox, renewal, report, scheduler, status, tick, vendor
-from apscn_tracker.cli.common import JsonOpt, LazyGroup, TodayOpt, emit_json, make_app
+from apscn_tracker.cli.errors import told_in_one_line
+from apscn_tracker.cli.lazy import LazyCommands, LazyGroup
+from apscn_tracker.cli.options import JsonOpt, TodayOpt, make_app
+from apscn_tracker.cli.output import emit_json
 
-commands = typer.Typer()
+commands = LazyCommands()
 """Where the command modules register their commands (built lazily by the root group)."""
 
 
 class RootGroup(LazyGroup):
-    source = commands
+    lazy = commands
+
+    def invoke(self, ctx: Any) -> Any:
+        with told_in_one_line():
+            return super().invoke(ctx)
 
 
 app = typer.Typer(

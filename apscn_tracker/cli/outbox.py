@@ -1,4 +1,7 @@
-"""apscn outbox list | show | send | retry, apscn request-form, apscn preview"""
+"""apscn outbox list | show | send | retry, apscn send, apscn request-form, apscn preview
+
+The services are imported inside each command: `apscn --help` must not load the database libraries.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,13 @@ from typing import Annotated, Any
 
 import typer
 
-from apscn_tracker.cli.common import JsonOpt, LeaArg, TodayOpt, VendorOpt, YearOpt, emit_json, make_app, print_table
+from apscn_tracker.cli.lazy import LazyCommands
 from apscn_tracker.cli.numbers import fits_ledger
+from apscn_tracker.cli.options import JsonOpt, LeaArg, TodayOpt, VendorOpt, YearOpt, make_app
+from apscn_tracker.cli.output import emit_json, print_table
+from apscn_tracker.mail.kinds import EMAIL_KINDS, Trigger, names
 
-sub = typer.Typer(
-    help="Emails waiting for delivery, sent, or failed: list, read, send now, send again.",
-    no_args_is_help=True,
-)
+sub = typer.Typer(no_args_is_help=True)
 
 IdArg = Annotated[
     int, typer.Argument(help="Message number (the id column of `apscn outbox list`).", min=1, callback=fits_ledger)
@@ -22,6 +25,7 @@ LimitOpt = Annotated[
     int | None,
     typer.Option("--limit", help="At most this many messages.", min=1, show_default=False, callback=fits_ledger),
 ]
+AgainOpt = Annotated[bool, typer.Option("--again", help="Queue a new copy even if this email was queued before.")]
 
 _STATUS_STYLES = {"status": {"pending": "yellow", "sending": "cyan", "sent": "green", "failed": "red"}}
 
@@ -41,7 +45,7 @@ def list_(
     as_json: JsonOpt = False,
 ) -> None:
     """List the messages of the outbox, oldest first."""
-    from apscn_tracker.services.messages import outbox_rows
+    from apscn_tracker.services.outbox import outbox_rows
 
     rows = outbox_rows(make_app(), status=status, kind=kind, limit=limit)
     if as_json:
@@ -81,7 +85,7 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show one message: its headers, its state and its text."""
-    from apscn_tracker.services.messages import outbox_message
+    from apscn_tracker.services.outbox import outbox_message
 
     m = outbox_message(make_app(), id=id)
     if as_json:
@@ -103,10 +107,10 @@ def show(
     typer.echo(m["body_html"] if html else m["body_text"], nl=False)
 
 
-@sub.command()
-def send(limit: LimitOpt = None, as_json: JsonOpt = False) -> None:
+@sub.command("send")
+def send_due(limit: LimitOpt = None, as_json: JsonOpt = False) -> None:
     """Deliver the messages that are due now (the tick does this too)."""
-    from apscn_tracker.services.messages import send_now
+    from apscn_tracker.services.outbox import send_now
 
     r = send_now(make_app(), limit=limit)
     if as_json:
@@ -122,7 +126,7 @@ def send(limit: LimitOpt = None, as_json: JsonOpt = False) -> None:
 @sub.command()
 def retry(id: IdArg, as_json: JsonOpt = False) -> None:
     """Send a failed message again with the next delivery (it keeps its Message-ID)."""
-    from apscn_tracker.services.messages import retry_message
+    from apscn_tracker.services.outbox import retry_message
 
     m = retry_message(make_app(), id=id)
     if as_json:
@@ -131,23 +135,7 @@ def retry(id: IdArg, as_json: JsonOpt = False) -> None:
     typer.echo(f"message {m['id']} ({m['kind']}) queued again; `apscn outbox send` delivers it now")
 
 
-def request_form(
-    lea: LeaArg,
-    vendor: VendorOpt = "Xello",
-    year: YearOpt = None,
-    again: Annotated[
-        bool, typer.Option("--again", help="Queue a new copy even if this form was queued before.")
-    ] = False,
-    today: TodayOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Queue (and print) the pre-filled "APSCN: eSchoolPLUS API Request" email for a district.
-
-    The year defaults to the current school year, or the next one when the current one is requested.
-    """
-    from apscn_tracker.services.messages import queue_request_form
-
-    r: dict[str, Any] = queue_request_form(make_app(today), lea=lea, vendor=vendor, year=year, again=again)
+def _print_queued(r: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(r)
         return
@@ -162,16 +150,55 @@ def request_form(
         )
 
 
+ON_DEMAND = names(Trigger.ON_DEMAND)
+
+
+def send(
+    kind: Annotated[str, typer.Argument(help=f"{', '.join(ON_DEMAND[:-1])} or {ON_DEMAND[-1]}.")],
+    lea: LeaArg,
+    vendor: VendorOpt = "Xello",
+    year: YearOpt = None,
+    again: AgainOpt = False,
+    today: TodayOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Queue (and print) an email a coordinator sends on demand, for a district.
+
+    Once per district, vendor and school year (powerschool_activation: once per district and vendor). The year
+    defaults to the current school year (for request_form, the next one when the current one is requested).
+    """
+    from apscn_tracker.services.sending import send_on_demand
+
+    _print_queued(send_on_demand(make_app(today), kind=kind, lea=lea, vendor=vendor, year=year, again=again), as_json)
+
+
+def request_form(
+    lea: LeaArg,
+    vendor: VendorOpt = "Xello",
+    year: YearOpt = None,
+    again: AgainOpt = False,
+    today: TodayOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Queue (and print) the pre-filled "APSCN: eSchoolPLUS API Request" email for a district.
+
+    The year defaults to the current school year, or the next one when the current one is requested. The same
+    as `apscn send request_form LEA`.
+    """
+    from apscn_tracker.services.sending import REQUEST_FORM, send_on_demand
+
+    app = make_app(today)
+    _print_queued(send_on_demand(app, kind=REQUEST_FORM, lea=lea, vendor=vendor, year=year, again=again), as_json)
+
+
+_WITHOUT_LEA = [k.name for k in EMAIL_KINDS.values() if not k.about_district]
+
+
 def preview(
-    kind: Annotated[
-        str,
-        typer.Argument(
-            help="renewal_reminder, lapsed_notice, activation_overdue, send_details_reminder, coordinator_digest, "
-            "request_form, powerschool_activation or upload_complete."
-        ),
-    ],
+    kind: Annotated[str, typer.Argument(help=f"{', '.join(EMAIL_KINDS)}.")],
     lea: Annotated[
-        str | None, typer.Argument(help="7-digit LEA code (not needed for coordinator_digest).", show_default=False)
+        str | None,
+        typer.Argument(help=f"7-digit LEA code (not needed for {', '.join(_WITHOUT_LEA)}).", show_default=False),
     ] = None,
     vendor: VendorOpt = "Xello",
     year: YearOpt = None,
@@ -180,7 +207,7 @@ def preview(
     as_json: JsonOpt = False,
 ) -> None:
     """Show an email as it would be sent today, rendered from the templates. Queues nothing."""
-    from apscn_tracker.services.messages import preview as run
+    from apscn_tracker.services.preview import preview as run
 
     p = run(make_app(today), kind=kind, lea=lea, vendor=vendor, year=year)
     if as_json:
@@ -191,7 +218,12 @@ def preview(
     typer.echo(p.html if html else p.text, nl=False)
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(sub, name="outbox")
+def register(app: LazyCommands) -> None:
+    app.add_typer(
+        sub,
+        name="outbox",
+        help="Emails waiting for delivery, sent, or failed: list, read, send now, send again.",
+    )
+    app.command("send")(send)
     app.command("request-form")(request_form)
     app.command("preview")(preview)

@@ -6,7 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from apscn_tracker.cli.common import JsonOpt, LeaArg, TodayOpt, VendorOpt, YearOpt, emit_json, make_app, parse_day
+from apscn_tracker.cli.lazy import LazyCommands
+from apscn_tracker.cli.options import JsonOpt, LeaArg, TodayOpt, VendorOpt, YearOpt, make_app, parse_day
+from apscn_tracker.cli.output import emit_json
 
 OnOpt = Annotated[str | None, typer.Option("--on", help="Date it happened (default: today).", show_default=False)]
 NoteOpt = Annotated[str | None, typer.Option("--note", help="A note kept in the history.")]
@@ -149,6 +151,6 @@ def retire(
     emit_json(r) if as_json else typer.echo(f"{r['lea']} {r['vendor']}: retired on {r['retired_on']}")
 
 
-def register(app: typer.Typer) -> None:
+def register(app: LazyCommands) -> None:
     for fn in (connect, request, enable, confirm, correct, retire):
         app.command()(fn)

@@ -9,7 +9,9 @@ from typing import Annotated
 
 import typer
 
-from apscn_tracker.cli.common import Progress, TodayOpt, make_app
+from apscn_tracker.cli.lazy import LazyCommands
+from apscn_tracker.cli.options import TodayOpt, make_app
+from apscn_tracker.cli.progress import Progress
 
 ReportYearOpt = Annotated[
     str | None,
@@ -83,6 +85,6 @@ def calendar(
         typer.echo(f"calendar written to {result}", err=True)
 
 
-def register(app: typer.Typer) -> None:
+def register(app: LazyCommands) -> None:
     app.command()(report)
     app.command()(calendar)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-sub = typer.Typer(
-    help="The long-running loop: the daily tick at the send hour, and delivery retries.", no_args_is_help=True
-)
+from apscn_tracker.cli.lazy import LazyCommands
+
+sub = typer.Typer(no_args_is_help=True)
 
 
 @sub.command("run")
@@ -24,5 +24,9 @@ def run() -> None:
     raise typer.Exit(run_scheduler(load_settings()))
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(sub, name="scheduler")
+def register(app: LazyCommands) -> None:
+    app.add_typer(
+        sub,
+        name="scheduler",
+        help="The long-running loop: the daily tick at the send hour, and delivery retries.",
+    )

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-from apscn_tracker.cli.common import JsonOpt, LeaArg, TodayOpt, emit_json, make_app, print_table
+from apscn_tracker.cli.lazy import LazyCommands
+from apscn_tracker.cli.options import JsonOpt, LeaArg, TodayOpt, make_app
+from apscn_tracker.cli.output import emit_json, print_table
 
 STYLES = {
     "status": {
@@ -25,7 +27,7 @@ STYLES = {
 
 def status(
     year: Annotated[
-        str | None, typer.Option(help="2026-27, current (default), next or all.", show_default=False)
+        str | None, typer.Option(help="2026-27, current (default), previous, next or all.", show_default=False)
     ] = None,
     lea: Annotated[str | None, typer.Option(help="Only this district.", show_default=False)] = None,
     vendor: Annotated[str | None, typer.Option(help="Only this vendor.", show_default=False)] = None,
@@ -87,6 +89,6 @@ def history(lea: LeaArg, as_json: JsonOpt = False) -> None:
         )
 
 
-def register(app: typer.Typer) -> None:
+def register(app: LazyCommands) -> None:
     app.command()(status)
     app.command()(history)

@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
-from apscn_tracker.cli.common import JsonOpt, TodayOpt, emit_json, make_app
+from apscn_tracker.cli.lazy import LazyCommands
+from apscn_tracker.cli.options import JsonOpt, TodayOpt, make_app
+from apscn_tracker.cli.output import emit_json
 
 
 def tick(
@@ -42,5 +44,5 @@ def tick(
         raise typer.Exit(1)
 
 
-def register(app: typer.Typer) -> None:
+def register(app: LazyCommands) -> None:
     app.command()(tick)

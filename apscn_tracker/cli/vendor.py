@@ -6,9 +6,11 @@ from typing import Annotated
 
 import typer
 
-from apscn_tracker.cli.common import JsonOpt, emit_json, make_app, print_table
+from apscn_tracker.cli.lazy import LazyCommands
+from apscn_tracker.cli.options import JsonOpt, make_app
+from apscn_tracker.cli.output import emit_json, print_table
 
-sub = typer.Typer(help="Vendors (data partners) and their Onboarding Managers.", no_args_is_help=True)
+sub = typer.Typer(no_args_is_help=True)
 OnbEmail = Annotated[str | None, typer.Option("--onboarding-email", help="Onboarding Manager's email.")]
 OnbName = Annotated[str | None, typer.Option("--onboarding-name", help="Onboarding Manager's name.")]
 
@@ -68,5 +70,5 @@ def edit(
     emit_json(v) if as_json else typer.echo(f"updated vendor {v['name']}")
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(sub, name="vendor")
+def register(app: LazyCommands) -> None:
+    app.add_typer(sub, name="vendor", help="Vendors (data partners) and their Onboarding Managers.")

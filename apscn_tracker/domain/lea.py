@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 
+from apscn_tracker.errors import InputError
+
 _DIGITS = re.compile(r"^\d{7}$")
 
 
-class LeaError(ValueError):
-    pass
+class LeaError(InputError):
+    """An LEA code that is not 7 digits of an Arkansas county; the message says why."""
 
 
 def normalize_lea(text: str) -> tuple[str, list[str]]:

@@ -41,9 +41,8 @@ from apscn_tracker.domain.schoolyear import SchoolYear
 
 __all__ = [
     "ACTIVATION_OVERDUE",
-    "DISTRICT_KINDS",
-    "KINDS",
     "LAPSED_NOTICE",
+    "REMINDER_KINDS",
     "RENEWAL_REMINDER",
     "SEND_DETAILS_REMINDER",
     "Due",
@@ -61,9 +60,8 @@ RENEWAL_REMINDER = "renewal_reminder"
 LAPSED_NOTICE = "lapsed_notice"
 ACTIVATION_OVERDUE = "activation_overdue"
 SEND_DETAILS_REMINDER = "send_details_reminder"
-KINDS = (RENEWAL_REMINDER, LAPSED_NOTICE, ACTIVATION_OVERDUE, SEND_DETAILS_REMINDER)
-# Kinds addressed to the district's contacts: a district without contacts cannot get them.
-DISTRICT_KINDS = frozenset({RENEWAL_REMINDER, LAPSED_NOTICE, SEND_DETAILS_REMINDER})
+REMINDER_KINDS = (RENEWAL_REMINDER, LAPSED_NOTICE, ACTIVATION_OVERDUE, SEND_DETAILS_REMINDER)
+"""The rules' names, which are also the names of the emails they queue (``mail.kinds`` says who gets them)."""
 
 
 class Calendar(Protocol):

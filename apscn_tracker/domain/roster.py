@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from apscn_tracker.addresses import address_problem
 from apscn_tracker.domain.lea import LeaError, normalize_lea
+from apscn_tracker.errors import InputError
 
 MAX_FIELD = 200
 MAX_ROWS = 200_000
@@ -24,8 +25,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _COUNTY_COLUMNS = ("county", "coname", "county_name", "nmcnty")
 
 
-class RosterError(ValueError):
-    pass
+class RosterError(InputError):
+    """A roster file, or one of its values (a name, an email), that cannot be taken; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ def parse_roster(data: bytes) -> Roster:
     email_col, cname_col = cols.get("contact_email", ""), cols.get("contact_name", "")
     role_col, source_col = cols.get("contact_role", ""), cols.get("source", "")
     by_lea: dict[str, RosterDistrict] = {}
+    emails: dict[str, set[str]] = {}  # each district's contact addresses: a set, so a check is O(1), not O(contacts)
     errors: list[str] = []
     skipped = 0
     try:
@@ -170,9 +172,11 @@ def parse_roster(data: bytes) -> Roster:
             if county and not current.county:
                 current.county = county
             if email:
-                if any(c.email == email for c in current.contacts):
+                listed = emails.setdefault(lea, set())
+                if email in listed:
                     warnings.append(f"line {line}: contact {email} is listed twice for {lea}")
                 else:
+                    listed.add(email)
                     current.contacts.append(RosterContact(email=email, name=contact_name, role=role))
     except csv.Error as exc:
         raise RosterError(f"not a readable CSV file: {exc}") from None

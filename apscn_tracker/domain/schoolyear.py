@@ -1,16 +1,19 @@
-"""School years: July 1 to June 30, labelled ``2026-27``."""
+"""School years: July 1 to June 30, labelled ``2026-27``; and the one reading of the words every ``--year`` takes."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+
+from apscn_tracker.errors import InputError
 
 _LABEL = re.compile(r"^\s*(\d{4})\s*[-/]\s*(\d{2}|\d{4})\s*$")
 
 
-class SchoolYearError(ValueError):
-    pass
+class SchoolYearError(InputError):
+    """A school year that cannot be read, or that the command does not take; the message says why."""
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -64,3 +67,37 @@ class SchoolYear:
 
     def __str__(self) -> str:
         return self.label
+
+
+ALL = "all"
+WORDS = ("current", "previous", "next")
+"""The school years named relative to today (``last`` is read as ``previous``)."""
+_RELATIVE = {"current": 0, "previous": -1, "last": -1, "next": 1}
+
+
+def parse_year(text: str | None, today: date, *, default: SchoolYear | None = None) -> SchoolYear:
+    """The school year named by ``text``, the way every command's ``--year`` takes it: ``current``,
+    ``previous`` or ``next`` (relative to the school year of ``today``), or a label ``2026-27`` or
+    ``2026-2027``. No text: ``default``, else the current school year. ``all`` names no single year: refused
+    here, read by ``parse_years`` where a listing takes it."""
+    current = SchoolYear.of(today)
+    word = (text or "").strip().lower()
+    if not word:
+        return default or current
+    if word in _RELATIVE:
+        return SchoolYear(current.start + _RELATIVE[word])
+    if word == ALL:
+        raise SchoolYearError(
+            "--year all is for listings; this command takes one school year: current, previous, next "
+            "or a label like 2026-27"
+        )
+    return SchoolYear.parse(text or "")
+
+
+def parse_years(text: str | None, today: date, *, on_record: Callable[[], Iterable[int]]) -> list[SchoolYear]:
+    """The school years a listing shows: ``all`` is every year ``on_record`` gives (the starts of the years
+    the ledger holds; called only for ``all``) plus the current one, in order; any other text is the one year
+    ``parse_year`` reads."""
+    if (text or "").strip().lower() == ALL:
+        return [SchoolYear(start) for start in sorted({*on_record(), SchoolYear.of(today).start})]
+    return [parse_year(text, today)]

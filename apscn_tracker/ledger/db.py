@@ -1,7 +1,5 @@
-"""The engine, its SQLite settings, migrations on start, and the session helper.
-
-SQLModel (and with it the ORM) is imported when the first session opens, not with this module: a read through
-``Ledger.reading`` (SQLAlchemy Core) never loads it.
+"""The engine, its SQLite settings, migrations on start, and the two units of work: ``Ledger.write()`` (may
+write, one at a time) and ``Ledger.read()`` (never waits for a writer), both a session.
 """
 
 from __future__ import annotations
@@ -14,14 +12,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, event, inspect, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
+from sqlmodel import Session
 
 from apscn_tracker.errors import LedgerError
+from apscn_tracker.ledger.models import partial_indexes
 from apscn_tracker.redact import redact, redact_url
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from apscn_tracker.config import Settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -29,7 +28,7 @@ HEAD = "0002"  # keep in step with the newest file in migrations/versions
 
 
 # How long a unit of work waits for the one before it (SQLite busy timeout, PostgreSQL lock timeout).
-BUSY_TIMEOUT_MS = 60_000
+BUSY_TIMEOUT_MS = int(os.environ.get("APSCN_BUSY_TIMEOUT_MS") or 60_000)
 # PostgreSQL advisory locks (per database): one held by each writing transaction, one while migrating.
 WRITE_LOCK_KEY = 0x61707363_6E777274  # "apscnwrt"
 MIGRATION_LOCK_KEY = 0x61707363_6E6D6967  # "apscnmig"
@@ -95,10 +94,12 @@ def make_engine(url: str) -> Engine:
             raw.close()
         if path and path != ":memory:" and str(mode).lower() != "wal":
             raise LedgerError(f"could not switch {path} to WAL mode (got {mode})")
+        partial_indexes("sqlite")
         return engine
     engine = create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "postgresql":
         event.listen(engine, "begin", _begin)
+    partial_indexes(engine.dialect.name)
     return engine
 
 
@@ -111,7 +112,7 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine) -> None:
     """Apply every pending migration (Alembic, imported only when there is work to do)."""
-    from alembic import command
+    from alembic import command  # lazy: ~0.4 s, only when a migration is due
     from alembic.config import Config
 
     cfg = Config()
@@ -139,7 +140,8 @@ def _one_unit() -> Iterator[None]:
 
 
 class Ledger:
-    """An open ledger: the engine plus a transaction helper. Callers own their transactions."""
+    """An open ledger: the engine and its two units of work, ``write()`` and ``read()``; both yield a session,
+    which runs ORM and Core statements alike (``session.execute``)."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -156,8 +158,6 @@ class Ledger:
         before: keep them short, and never wait on the network inside one. One opened inside another would wait
         for the lock its own thread holds: that is refused at once (a bug), rather than after the timeout.
         Core statements run through the session as well (``session.execute``)."""
-        from sqlmodel import Session
-
         with _one_unit(), Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
@@ -165,25 +165,12 @@ class Ledger:
     def read(self) -> Iterator[Session]:
         """A read-only view that does not wait for writers (SQLite: a deferred transaction on a WAL snapshot).
         Anything written in it is rolled back."""
-        from sqlmodel import Session
-
         session = Session(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
         session.begin()
         try:
             yield session
         finally:
             session.close()  # ends the transaction (rolled back); objects read stay loaded, detached
-
-    @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        """Like ``read``, as a SQLAlchemy Core connection: for the read paths that use no ORM object and should
-        not load the ORM at all (``apscn status``, with ``ledger.tables``)."""
-        with self.engine.execution_options(**{READ_ONLY: True}).connect() as conn:
-            conn.begin()
-            try:
-                yield conn
-            finally:
-                conn.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -234,8 +221,6 @@ _HINTS = (  # (words in the driver's message, what happened, what to do); the fi
 def describe_db_error(exc: BaseException) -> str | None:
     """One line for a database error a user can act on (busy, disk full, read-only, damaged, unreachable), or
     None for a bug (a constraint violated, bad SQL). A unit of work that fails is rolled back whole."""
-    from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
-
     if not isinstance(exc, OperationalError | DatabaseError) or isinstance(exc, IntegrityError | ProgrammingError):
         return None
     detail = str(exc.orig).strip().splitlines()[0] if getattr(exc, "orig", None) is not None else "unreachable"

@@ -1,7 +1,8 @@
 """SQLModel tables. Current state (districts, connections, renewals) is a projection of ``event``.
 
-Times are timezone-aware UTC; effective dates (``requested_on`` ...) are plain dates on the state calendar.
-School years are stored as their start year (2026 = 2026-27).
+Times are timezone-aware UTC: their column type (``types.UTCDateTime``) hands them back so on every database and
+refuses naive ones. Effective dates (``requested_on`` ...) are plain dates on the state calendar. School years
+are stored as their start year (2026 = 2026-27).
 """
 
 from __future__ import annotations
@@ -12,11 +13,17 @@ from typing import ClassVar
 from sqlalchemy import Column, Index, Table, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from apscn_tracker.ledger.types import UTCDateTime
+
 
 class LedgerTable(SQLModel):
-    """The base of every table: ``Model.__table__`` is its typed SQLAlchemy Core table, for set-based statements."""
+    """The base of every table: ``Model.__table__`` is its typed SQLAlchemy Core table, for set-based statements.
+
+    Table models do not validate on construction, so pydantic builds their validators only if one is asked for
+    (``defer_build``): importing the models is part of every ``apscn status`` (bench/RESULTS.md)."""
 
     __table__: ClassVar[Table]
+    model_config = SQLModel.model_config | {"defer_build": True}
 
 
 class District(LedgerTable, table=True):
@@ -25,8 +32,8 @@ class District(LedgerTable, table=True):
     name: str
     county: str | None = None
     source: str | None = None
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Contact(LedgerTable, table=True):
@@ -43,7 +50,7 @@ class Vendor(LedgerTable, table=True):
     name: str = Field(unique=True)
     onboarding_name: str | None = None
     onboarding_email: str | None = None
-    created_at: datetime
+    created_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Connection(LedgerTable, table=True):
@@ -69,13 +76,8 @@ class Renewal(LedgerTable, table=True):
     __table_args__ = (
         UniqueConstraint("connection_id", "school_year", name="uq_renewal_connection_year"),
         Index("ix_renewal_year", "school_year"),
-        # the rollover's "not disconnected yet": a partial index, one school year of rows
-        Index(
-            "ix_renewal_open",
-            "school_year",
-            sqlite_where=text("disconnected_on IS NULL"),
-            postgresql_where=text("disconnected_on IS NULL"),
-        ),
+        # the rollover's "not disconnected yet": a partial index, one school year of rows (see partial_indexes)
+        Index("ix_renewal_open", "school_year", info={"where": "disconnected_on IS NULL"}),
     )
 
 
@@ -83,7 +85,7 @@ class Event(LedgerTable, table=True):
     """Append-only history. Never updated or deleted; a correction is a new event."""
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime  # when it was recorded (UTC)
+    at: datetime = Field(sa_type=UTCDateTime)  # when it was recorded (UTC)
     effective_on: date | None = None  # the effective date (requested_on, enabled_on ...)
     kind: str = Field(max_length=40)
     district_id: int | None = Field(default=None, foreign_key="district.id")
@@ -112,11 +114,11 @@ class Outbox(LedgerTable, table=True):
     message_id: str = Field(max_length=250)
     status: str = Field(default="pending", max_length=10)  # pending | sending | sent | failed
     attempts: int = 0
-    next_attempt_at: datetime
-    claimed_at: datetime | None = None
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     claimed_by: str | None = None
-    created_at: datetime
-    sent_at: datetime | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     __table_args__ = (
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
@@ -130,8 +132,23 @@ class TickRun(LedgerTable, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     today: date
-    started_at: datetime
-    finished_at: datetime | None = None
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ok: bool = False
     counts: str | None = Field(default=None, sa_column=Column(Text))  # JSON
     error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+def partial_indexes(dialect: str) -> None:
+    """Give each partial index (``info={"where": ...}``) its WHERE clause for ``dialect``.
+
+    Written as ``sqlite_where=``/``postgresql_where=`` in the index itself, the condition would load both database
+    dialects to check those arguments when this module is imported: 40 ms of every ``apscn status`` on SQLite,
+    for a PostgreSQL dialect it never uses. ``ledger.db.make_engine`` calls this for the dialect it opens."""
+    if dialect not in ("sqlite", "postgresql"):
+        return
+    for table in LedgerTable.metadata.tables.values():
+        for index in table.indexes:
+            where = index.info.get("where")
+            if where and index.dialect_options[dialect]["where"] is None:
+                index.dialect_options[dialect]["where"] = text(where)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Table, func, select
+from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col
 
 from apscn_tracker.errors import NotFound
@@ -31,6 +33,34 @@ def chunks(items: Sequence[T], size: int = IN_LIST) -> Iterator[Sequence[T]]:
         yield items[i : i + size]
 
 
+class _InsertPlan(NamedTuple):
+    """A compiled INSERT of some columns of a table for one dialect, and each value's way to the driver."""
+
+    sql: str
+    positional: bool
+    processors: tuple[tuple[str, Callable[[Any], Any] | None], ...]  # (key, bind processor), in parameter order
+
+
+# dialect -> (table, keys) -> plan: compiled and looked up once per process, not once per batch
+_PLANS: weakref.WeakKeyDictionary[Dialect, dict[tuple[Table, tuple[str, ...]], _InsertPlan]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _insert_plan(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _InsertPlan:
+    plans = _PLANS.setdefault(dialect, {})
+    plan = plans.get((table, keys))
+    if plan is None:
+        compiled = table.insert().compile(dialect=dialect, column_keys=list(keys))
+        positional = bool(compiled.positional)
+        order = list(compiled.positiontup) if positional and compiled.positiontup else list(keys)
+        # the column type as this dialect runs it (a TypeDecorator wraps the dialect's own type), then its
+        # bind processor: the function the statement would apply to each value
+        processors = tuple((key, table.c[key].type.dialect_impl(dialect).bind_processor(dialect)) for key in order)
+        plan = plans[(table, keys)] = _InsertPlan(str(compiled), positional, processors)
+    return plan
+
+
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """``executemany`` INSERT of ``rows`` (dicts with the same keys) into ``table``, in the session's transaction.
 
@@ -41,29 +71,25 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     if not rows:
         return
     conn = session.connection()
-    dialect = conn.dialect
-    keys = list(rows[0])
-    compiled = table.insert().compile(dialect=dialect, column_keys=keys)
-    order = list(compiled.positiontup) if compiled.positional and compiled.positiontup else keys
-    processors: list[tuple[str, Any, dict[Any, Any] | None]] = []
-    for key in order:
-        proc = table.c[key].type._cached_bind_processor(dialect)
-        processors.append((key, proc, {}) if proc is not None else (key, None, None))
+    plan = _insert_plan(conn.dialect, table, tuple(rows[0]))
+    processors: list[tuple[str, Callable[[Any], Any] | None, dict[Any, Any] | None]] = [
+        (key, proc, {} if proc is not None else None) for key, proc in plan.processors
+    ]
 
-    def value(row: dict[str, Any], key: str, proc: Any, memo: dict | None) -> Any:
+    def value(row: dict[str, Any], key: str, proc: Callable[[Any], Any] | None, memo: dict[Any, Any] | None) -> Any:
         raw = row[key]
-        if proc is None or raw is None:
+        if proc is None or memo is None or raw is None:
             return raw
-        done = memo.get(raw, memo)  # type: ignore[union-attr]
+        done = memo.get(raw, memo)
         if done is memo:
-            done = memo[raw] = proc(raw)  # type: ignore[index]
+            done = memo[raw] = proc(raw)
         return done
 
-    if compiled.positional:
+    if plan.positional:
         params: list[Any] = [tuple(value(r, k, p, m) for k, p, m in processors) for r in rows]
     else:
         params = [{k: value(r, k, p, m) for k, p, m in processors} for r in rows]
-    conn.exec_driver_sql(str(compiled), params)  # type: ignore[arg-type]
+    conn.exec_driver_sql(plan.sql, params)
 
 
 def _suggest(word: str, choices: list[str]) -> str:

@@ -8,6 +8,9 @@
   coordinator digest lists it); or ``failed`` after a permanent refusal, with a ``delivery_failed`` notice
   queued for the coordinator (unless the coordinator was the one refused).
 
+Queuing that notice (recipients, context, rendering) is the service layer's: it hands ``deliver_due`` an
+``Enqueue`` callback, which runs in the transaction that marks the row. Mail never imports the services.
+
 A crash between send and mark leaves the row in ``sending``: it is claimed again after the timeout and resent
 with the same Message-ID, so the receiving side can recognise the duplicate.
 """
@@ -19,32 +22,49 @@ import os
 import socket
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol
 
-from sqlalchemy import CursorResult, Result, and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, update
+from sqlmodel import Session
 
 from apscn_tracker.ledger import queries as q
-from apscn_tracker.ledger.models import Event
+from apscn_tracker.ledger.models import Event, Outbox
+from apscn_tracker.mail.claims import (
+    CLAIM_BATCH,
+    RENEW_AFTER,
+    App,
+    claim_batch,
+    out_c,
+    release,
+    renew,
+    rowcount,
+)
 from apscn_tracker.mail.message import HeaderError, address_emails, build_message, check_sender
-from apscn_tracker.mail.outbox import OUTBOX, as_utc
+from apscn_tracker.mail.outbox import OUTBOX
 from apscn_tracker.mail.transports import PermanentError, TemporaryError, make_transport
-
-if TYPE_CHECKING:
-    from apscn_tracker.services.app import App
 
 log = logging.getLogger("apscn_tracker.mail")
 
-CLAIM_TIMEOUT = timedelta(minutes=10)
-"""A row in ``sending`` for longer than this was left by a process that died: it is claimed again."""
 BASE_DELAY = timedelta(minutes=1)
 MAX_DELAY = timedelta(hours=6)
-CLAIM_BATCH = 10
-"""Rows claimed at once. Each is still sent, then marked, on its own; rows of a batch that stops early are given
-back at once, and a sender that dies leaves at most this many in ``sending`` until ``CLAIM_TIMEOUT``."""
-RENEW_AFTER = CLAIM_TIMEOUT / 2
-"""A batch still being sent this long after its claim claims the rest of its rows again (a slow server)."""
-CRASH_AFTER_SEND_ENV = "APSCN_TEST_CRASH_AFTER_SEND"
-"""Fault injection for the tests: when set, the process exits right after a send, before the mark."""
+DELIVERY_FAILED = "delivery_failed"
+
+
+class Enqueue(Protocol):
+    """Queues an email in ``session``'s transaction: the service layer's ``queue_message``, bound to its app."""
+
+    def __call__(
+        self,
+        session: Session,
+        *,
+        key: str,
+        kind: str,
+        district_id: int | None,
+        vendor_id: int | None,
+        school_year: int | None,
+        extra: dict[str, Any],
+        now: datetime,
+    ) -> object: ...
 
 
 def backoff(attempts: int) -> timedelta:
@@ -65,102 +85,13 @@ def _now(now: datetime | None) -> datetime:
 
 
 EVENT = Event.__table__
-out_c = OUTBOX.c
 
 
-def _stale(now: datetime):
-    """Left in ``sending`` longer than ``CLAIM_TIMEOUT``: its sender died between claim and mark."""
-    return and_(out_c.status == "sending", out_c.claimed_at <= now - CLAIM_TIMEOUT)
-
-
-def _pending(now: datetime):
-    """Waiting and due."""
-    return and_(out_c.status == "pending", out_c.next_attempt_at <= now)
-
-
-def claim_batch(app: App, *, worker: str, now: datetime, limit: int) -> list[Any]:
-    """Take up to ``limit`` due rows for ``worker`` in one transaction, in the order they are to be sent:
-    stale ``sending`` rows first, then the oldest due ``pending`` rows. Rows (``Outbox`` columns as attributes,
-    ``attempts`` already counting this try); an empty list when nothing is due.
-
-    For each of the two (stale, then pending): a SELECT of the ids, with one equality on ``status`` so that it
-    reads ``ix_outbox_status_next`` in its order and stops after ``limit`` rows (one condition with an OR would
-    collect and sort every due row), then an UPDATE .. RETURNING of those ids, in the same transaction. The
-    ids are picked first, on their own, because PostgreSQL may run a ``LIMIT`` subquery inside an UPDATE more
-    than once and take more rows than asked. On PostgreSQL the pick locks its rows (SKIP LOCKED): two senders
-    never wait for, or take, the same row; on SQLite the transaction holds the write lock.
-    """
-    taken: list[Any] = []
-    with app.ledger.write() as conn:
-        for due in (_stale(now), _pending(now)):
-            want = limit - len(taken)
-            if want <= 0:
-                break
-            pick = select(out_c.id).where(due).order_by(out_c.next_attempt_at, out_c.id).limit(want)
-            if app.ledger.dialect == "postgresql":
-                pick = pick.with_for_update(skip_locked=True)
-            ids = list(conn.execute(pick).scalars())
-            if not ids:
-                continue
-            got = conn.execute(
-                update(OUTBOX)
-                .where(out_c.id.in_(ids), due)
-                .values(status="sending", claimed_at=now, claimed_by=worker, attempts=out_c.attempts + 1)
-                .returning(*OUTBOX.c)
-            ).all()
-            taken.extend(sorted(got, key=lambda r: (as_utc(r.next_attempt_at), r.id)))
-    return taken
-
-
-def renew(app: App, rows: list[Any], *, worker: str, now: datetime) -> list[Any]:
-    """Claim ``rows`` again as of ``now``, before their claim looks stale to another sender; returns the rows
-    still held (one another sender took after a timeout is dropped, not sent twice)."""
-    if not rows:
-        return []
-    with app.ledger.write() as conn:
-        kept = set(
-            conn.execute(
-                update(OUTBOX)
-                .where(out_c.id.in_([r.id for r in rows]), out_c.status == "sending", out_c.claimed_by == worker)
-                .values(claimed_at=now)
-                .returning(out_c.id)
-            ).scalars()
-        )
-    for r in rows:
-        if r.id not in kept:
-            log.warning("outbox #%s was taken over by another sender while waiting in this batch", r.id)
-    return [r for r in rows if r.id in kept]
-
-
-def claim(app: App, *, worker: str, now: datetime) -> Any | None:
-    """Take one due row for ``worker`` (its own transaction); None when nothing is due."""
-    found = claim_batch(app, worker=worker, now=now, limit=1)
-    return found[0] if found else None
-
-
-def _release(app: App, rows: list[Any], *, worker: str) -> None:
-    """Give back claimed rows that were not tried (the batch stopped): pending again, the try not counted."""
-    if not rows:
-        return
-    with app.ledger.write() as conn:
-        conn.execute(
-            update(OUTBOX)
-            .where(out_c.id.in_([r.id for r in rows]), out_c.status == "sending", out_c.claimed_by == worker)
-            .values(status="pending", claimed_at=None, claimed_by=None, attempts=out_c.attempts - 1)
-        )
-
-
-def _rowcount(result: Result[Any]) -> int:
-    """Rows an UPDATE matched. Its result is a ``CursorResult``; ``Session.execute`` is typed as returning the
-    plain ``Result``, which has no ``rowcount``."""
-    return cast("CursorResult[Any]", result).rowcount
-
-
-def _mine(row: Any, worker: str):
+def _mine(row: Outbox, worker: str):
     return and_(out_c.id == row.id, out_c.status == "sending", out_c.claimed_by == worker)
 
 
-def _sent_event(app: App, row: Any, *, transport: str, note: str | None) -> dict[str, Any]:
+def _sent_event(app: App, row: Outbox, *, transport: str, note: str | None) -> dict[str, Any]:
     return q.event_row(
         kind="message_sent",
         actor=app.actor,
@@ -178,15 +109,24 @@ def _sent_event(app: App, row: Any, *, transport: str, note: str | None) -> dict
     )
 
 
-def _mark_sent(app: App, row: Any, *, worker: str, now: datetime, transport: str, refused: dict[str, str]) -> None:
+def _mark_sent(
+    app: App,
+    row: Outbox,
+    *,
+    worker: str,
+    now: datetime,
+    transport: str,
+    refused: dict[str, str],
+    enqueue: Enqueue,
+) -> None:
     """``sent`` with its ``message_sent`` event, in one short transaction of its own (Core statements: this runs
     once per message)."""
     note = "refused: " + "; ".join(f"{a}: {why}" for a, why in refused.items()) if refused else None
-    if refused:  # some recipients refused: the coordinator is told, through the ORM path of queue_message
+    if refused:  # some recipients refused: the coordinator is told, in the same transaction
         with app.ledger.write() as s:
             if _set_sent(s, row, now=now, note=note):
                 s.execute(_INSERT_EVENT, [_sent_event(app, row, transport=transport, note=note)])
-                _notify_coordinator(s, app, row, now=now, error=note or "", refused=list(refused))
+                _notify_coordinator(s, app, row, now=now, error=note or "", refused=list(refused), enqueue=enqueue)
     else:
         with app.ledger.write() as conn:
             if _set_sent(conn, row, now=now, note=None):
@@ -203,14 +143,14 @@ _SET_SENT = (
 )
 
 
-def _set_sent(conn: Any, row: Any, *, now: datetime, note: str | None) -> bool:
-    done = _rowcount(conn.execute(_SET_SENT, {"row_id": row.id, "sent_at": now, "note": note}))
+def _set_sent(conn: Session, row: Outbox, *, now: datetime, note: str | None) -> bool:
+    done = rowcount(conn.execute(_SET_SENT, {"row_id": row.id, "sent_at": now, "note": note}))
     if not done:  # another sender took the row after our claim timed out and marked it first
         log.warning("outbox #%s was already marked sent by another sender", row.id)
     return bool(done)
 
 
-def _mark_retry(app: App, row: Any, *, worker: str, now: datetime, error: str) -> datetime:
+def _mark_retry(app: App, row: Outbox, *, worker: str, now: datetime, error: str) -> datetime:
     wait = backoff(row.attempts)
     at = now + wait
     with app.ledger.write() as s:
@@ -233,9 +173,9 @@ def _mark_retry(app: App, row: Any, *, worker: str, now: datetime, error: str) -
     return at
 
 
-def _mark_failed(app: App, row: Any, *, worker: str, now: datetime, error: str) -> None:
+def _mark_failed(app: App, row: Outbox, *, worker: str, now: datetime, error: str, enqueue: Enqueue) -> None:
     with app.ledger.write() as s:
-        done = _rowcount(s.execute(update(OUTBOX).where(_mine(row, worker)).values(status="failed", last_error=error)))
+        done = rowcount(s.execute(update(OUTBOX).where(_mine(row, worker)).values(status="failed", last_error=error)))
         if not done:
             return
         q.add_event(
@@ -248,14 +188,33 @@ def _mark_failed(app: App, row: Any, *, worker: str, now: datetime, error: str) 
             note=f"{row.kind} to {row.to_addrs}: {error}",
             data={"outbox_id": row.id, "kind": row.kind, "message_id": row.message_id},
         )
-        _notify_coordinator(s, app, row, now=now, error=error, refused=None)
+        _notify_coordinator(s, app, row, now=now, error=error, refused=None, enqueue=enqueue)
     log.warning("outbox #%s (%s) failed for good: %s", row.id, row.kind, error)
 
 
-def _notify_coordinator(s: Any, app: App, row: Any, *, now: datetime, error: str, refused: list[str] | None) -> None:
+def failure_notice(row: Outbox, *, error: str, refused: list[str] | None) -> dict[str, Any]:
+    """The ``failed`` value of a ``delivery_failed`` email's context: what was refused, to whom, and why.
+    ``refused``: the recipients refused while the others got it (None: nobody got it)."""
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "subject": row.subject,
+        "to": row.to_addrs,
+        "cc": row.cc_addrs,
+        "error": error,
+        "refused": refused or [],
+        "partial": refused is not None,
+        "created_at": row.created_at,
+        "message_id": row.message_id,
+    }
+
+
+def _notify_coordinator(
+    s: Session, app: App, row: Outbox, *, now: datetime, error: str, refused: list[str] | None, enqueue: Enqueue
+) -> None:
     """Queue a ``delivery_failed`` notice, unless there is no coordinator or the coordinator was refused."""
     coordinator = (app.settings.coordinator_email or "").strip().lower()
-    if not coordinator or row.kind == "delivery_failed":
+    if not coordinator or row.kind == DELIVERY_FAILED:
         return
     try:
         to = address_emails(row.to_addrs)
@@ -263,47 +222,27 @@ def _notify_coordinator(s: Any, app: App, row: Any, *, now: datetime, error: str
         to = []
     if coordinator in ([a.lower() for a in refused] if refused is not None else to):
         return
-    from apscn_tracker.services.messages import queue_message
-
-    queue_message(
+    enqueue(
         s,
-        app,
-        key=f"delivery_failed:{row.id}",
-        kind="delivery_failed",
+        key=f"{DELIVERY_FAILED}:{row.id}",
+        kind=DELIVERY_FAILED,
         district_id=row.district_id,
         vendor_id=row.vendor_id,
         school_year=row.school_year,
-        extra={
-            "failed": {
-                "id": row.id,
-                "kind": row.kind,
-                "subject": row.subject,
-                "to": row.to_addrs,
-                "cc": row.cc_addrs,
-                "error": error,
-                "refused": refused or [],
-                "partial": refused is not None,
-                "created_at": as_utc(row.created_at),
-                "message_id": row.message_id,
-            }
-        },
+        extra={"failed": failure_notice(row, error=error, refused=refused)},
         now=now,
     )
-
-
-def _crash_hook() -> None:
-    if os.environ.get(CRASH_AFTER_SEND_ENV):
-        os._exit(70)
 
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def deliver_pending(app: App, *, now: datetime | None = None, limit: int | None = None) -> dict[str, int]:
+def deliver_due(app: App, *, enqueue: Enqueue, now: datetime | None = None, limit: int | None = None) -> dict[str, int]:
     """Deliver every due message (at most ``limit``) through the configured transport, one connection.
 
-    ``now`` (aware UTC) fixes the clock for rehearsals and tests; by default the real time of each step.
+    ``enqueue`` queues the coordinator's ``delivery_failed`` notices (see the module doc). ``now`` (aware UTC)
+    fixes the clock for rehearsals and tests; by default the real time of each step.
     Returns counts: ``sent``, ``failed`` (refused for good), ``retrying`` (back in the queue for later).
     """
     fixed = _now(now) if now is not None else None
@@ -329,26 +268,28 @@ def deliver_pending(app: App, *, now: datetime | None = None, limit: int | None 
                         if not left:
                             break
                     row = left.pop(0)
-                    outcome = _deliver_one(app, transport, row, worker=worker, fixed=fixed)
+                    outcome = _deliver_one(app, transport, row, worker=worker, fixed=fixed, enqueue=enqueue)
                     if outcome == STOP:  # the server or the setup is at fault: try nothing else now
                         counts["retrying"] += 1
                         return counts
                     counts[outcome] += 1
             finally:
-                _release(app, left, worker=worker)  # the batch stopped early: the rest waits for the next run
+                release(app, left, worker=worker)  # the batch stopped early: the rest waits for the next run
     return counts
 
 
 STOP = "stop"
 
 
-def _deliver_one(app: App, transport: Any, row: Any, *, worker: str, fixed: datetime | None) -> str:
+def _deliver_one(
+    app: App, transport: Any, row: Outbox, *, worker: str, fixed: datetime | None, enqueue: Enqueue
+) -> str:
     """Send one claimed row and mark it; which count it goes to (``STOP``: retrying, and stop the batch)."""
     try:
         message = build_message(row, app.settings)
         refused = transport.send(message)
     except (HeaderError, PermanentError) as exc:
-        _mark_failed(app, row, worker=worker, now=fixed or _now(None), error=str(exc))
+        _mark_failed(app, row, worker=worker, now=fixed or _now(None), error=str(exc), enqueue=enqueue)
         return "failed"
     except TemporaryError as exc:
         _mark_retry(app, row, worker=worker, now=fixed or _now(None), error=str(exc))
@@ -356,6 +297,7 @@ def _deliver_one(app: App, transport: Any, row: Any, *, worker: str, fixed: date
     except Exception as exc:  # a bug: keep the message, say what happened, stop
         _mark_retry(app, row, worker=worker, now=fixed or _now(None), error=f"{type(exc).__name__}: {exc}")
         raise
-    _crash_hook()
-    _mark_sent(app, row, worker=worker, now=fixed or _now(None), transport=transport.name, refused=refused)
+    _mark_sent(
+        app, row, worker=worker, now=fixed or _now(None), transport=transport.name, refused=refused, enqueue=enqueue
+    )
     return "sent"

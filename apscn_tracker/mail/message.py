@@ -19,7 +19,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime, getaddresses
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from apscn_tracker.addresses import address_problem
@@ -27,6 +27,7 @@ from apscn_tracker.errors import UserError
 
 if TYPE_CHECKING:
     from apscn_tracker.config import Settings
+    from apscn_tracker.ledger.models import Outbox
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
 
@@ -284,7 +285,7 @@ def _part(body: str, subtype: str) -> EmailMessage:
     return part
 
 
-def build_message(row: Any, settings: Settings) -> EmailMessage:
+def build_message(row: Outbox, settings: Settings) -> EmailMessage:
     """The email of one outbox row: From from the settings, To/Cc/Subject/Message-ID from the row, and a Date
     (when the message was queued) in the configured time zone. Every header is checked here again (no line
     break, no control character, addresses that parse), whatever the outbox holds."""
@@ -296,7 +297,6 @@ def build_message(row: Any, settings: Settings) -> EmailMessage:
     subject = check_header("Subject", row.subject)
     message_id = check_header("Message-ID", row.message_id)
     kind = check_header("kind", row.kind)
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
 
     msg = EmailMessage(policy=POLICY)
     msg["From"] = _address_header("From", [str(sender)])
@@ -306,7 +306,7 @@ def build_message(row: Any, settings: Settings) -> EmailMessage:
     if reply_to:
         msg["Reply-To"] = reply_to
     msg["Subject"] = _text_header("Subject", subject)
-    msg["Date"] = format_datetime(created.astimezone(_zone(settings.timezone)))
+    msg["Date"] = format_datetime(row.created_at.astimezone(_zone(settings.timezone)))
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from apscn_tracker.mail.render import Rendered
 
 OUTBOX = Outbox.__table__
-STATUSES = ("pending", "sending", "sent", "failed")
+MESSAGE_STATUSES = ("pending", "sending", "sent", "failed")
+"""Where an outbox message stands (a renewal's status is another thing: ``domain.status.STATUSES``)."""
 KEY_MAX = 200
 _KEY = re.compile(r"^[\x21-\x7e]+$")
 
@@ -36,13 +37,6 @@ def _aware(value: datetime, what: str = "now") -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{what} must be a timezone-aware datetime (UTC)")
     return value.astimezone(UTC)
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """A stored time as an aware UTC datetime (a database may hand it back without its zone)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _year(value: Any) -> int | None:
@@ -201,8 +195,7 @@ def insert_many(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def _iso(value: datetime | None) -> str | None:
-    found = as_utc(value)
-    return found.isoformat() if found else None
+    return value.isoformat() if value else None
 
 
 def _label(start: int | None) -> str | None:
@@ -253,8 +246,8 @@ def list_messages(
     session: Session, *, status: str | None = None, kind: str | None = None, limit: int | None = None
 ) -> list[dict[str, Any]]:
     """Rows oldest first; with ``limit``, the newest ``limit`` rows."""
-    if status is not None and status not in STATUSES:
-        raise UserError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
+    if status is not None and status not in MESSAGE_STATUSES:
+        raise UserError(f"unknown status {status!r}; use one of {', '.join(MESSAGE_STATUSES)}")
     stmt = _with_names()
     if status is not None:
         stmt = stmt.where(Outbox.status == status)
@@ -327,4 +320,4 @@ def counts(session: Session) -> dict[str, int]:
     found = {
         status: n for status, n in session.execute(select(col(Outbox.status), func.count()).group_by(Outbox.status))
     }
-    return {s: int(found.get(s, 0)) for s in STATUSES}
+    return {s: int(found.get(s, 0)) for s in MESSAGE_STATUSES}

@@ -12,6 +12,7 @@ Jinja is imported here only, when the first email is rendered.
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -19,25 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from apscn_tracker.errors import UserError
-
-KINDS: tuple[str, ...] = (
-    "renewal_reminder",
-    "lapsed_notice",
-    "activation_overdue",
-    "send_details_reminder",
-    "coordinator_digest",
-    "request_form",
-    "powerschool_activation",
-    "upload_complete",
-)
-"""The emails a coordinator or a district receives."""
-
-INTERNAL_KINDS: tuple[str, ...] = ("delivery_failed",)
-"""Emails the tracker sends about itself (to the coordinator)."""
-
-ALL_KINDS: tuple[str, ...] = KINDS + INTERNAL_KINDS
-PARTS: tuple[str, ...] = ("subject.txt", "body.txt", "body.html")
-LAYOUTS: tuple[str, ...] = ("_base.body.txt", "_base.body.html")
+from apscn_tracker.mail.kinds import EMAIL_KINDS
+from apscn_tracker.resources import templates_dir
 
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _NAME = re.compile(r"^_?[a-z][a-z0-9_]*\.(subject\.txt|body\.txt|body\.html)$")
@@ -55,8 +39,6 @@ class Rendered:
 
 
 def bundled_dir() -> Path:
-    from apscn_tracker.resources import templates_dir
-
     return templates_dir() / "email"
 
 
@@ -68,8 +50,8 @@ def check_template_name(name: str) -> str:
 
 
 def check_kind(kind: str) -> str:
-    """A kind is a plain lower-case name (its templates are ``KIND.subject.txt`` ...). Besides ``ALL_KINDS``,
-    any kind with a template trio (bundled or in the coordinator's folder) can be rendered."""
+    """A kind is a plain lower-case name (its templates are ``KIND.subject.txt`` ...). Besides the kinds of
+    ``mail.kinds``, any kind with a template trio (bundled or in the coordinator's folder) can be rendered."""
     if not isinstance(kind, str) or not _KIND.match(kind):
         raise TemplateProblem(f"email kind {kind!r} refused: kinds are lower-case names like renewal_reminder")
     return kind
@@ -94,14 +76,14 @@ def _autoescape(name: str | None) -> bool:
 
 
 @lru_cache(maxsize=8)
-def _environment(override: str | None):
-    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+def _environment(override: str | None, bundled: str | None = None):
+    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined  # lazy: ~40 ms, only once an email renders
     from jinja2.sandbox import SandboxedEnvironment
 
     loaders = []
     if override:
         loaders.append(FileSystemLoader(override, followlinks=False))
-    loaders.append(FileSystemLoader(str(bundled_dir()), followlinks=False))
+    loaders.append(FileSystemLoader(bundled or str(bundled_dir()), followlinks=False))
     env = SandboxedEnvironment(
         loader=ChoiceLoader(loaders),
         undefined=StrictUndefined,
@@ -116,13 +98,13 @@ def _environment(override: str | None):
 
 
 def _render_one(env: Any, name: str, context: dict[str, Any]) -> str:
-    from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError, UndefinedError
+    from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError, UndefinedError  # lazy, as above
 
     check_template_name(name)
     try:
         return env.get_template(name).render(context)
     except TemplateNotFound as exc:
-        hint = "" if name.split(".")[0] in ALL_KINDS else f"; known kinds: {', '.join(ALL_KINDS)}"
+        hint = "" if name.split(".")[0] in EMAIL_KINDS else f"; known kinds: {', '.join(EMAIL_KINDS)}"
         raise TemplateProblem(f"no template {exc.name} (neither in the templates folder nor bundled){hint}") from None
     except TemplateSyntaxError as exc:
         raise TemplateProblem(f"template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}") from None
@@ -140,8 +122,6 @@ def _wrap(line: str) -> list[str]:
     """A long line folded at ``WIDTH``; continuation lines hang under the text of a bullet or a label."""
     if len(line) <= WIDTH:
         return [line]
-    import textwrap
-
     m = _HANGING.match(line)
     hang = " " * len(m.group(0)) if m else line[: len(line) - len(line.lstrip())]
     return textwrap.wrap(line, width=WIDTH, subsequent_indent=hang, break_long_words=False, break_on_hyphens=False) or [
@@ -162,13 +142,50 @@ def _tidy(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def render(kind: str, context: dict[str, Any], *, templates_dir: Path | None = None) -> Rendered:
-    """Render the trio of ``kind`` with ``context``. ``templates_dir`` (the coordinator's folder) wins."""
-    check_kind(kind)
+def _override(templates_dir: Path | None) -> str | None:
     override = str(Path(templates_dir).expanduser()) if templates_dir else None
     if override and not Path(override).is_dir():
         raise TemplateProblem(f"templates folder {override} does not exist; create it or unset templates_dir")
-    env = _environment(override)
+    return override
+
+
+def template_problems(templates_dir: Path | None, *, bundled: Path | None = None) -> list[str]:
+    """What would stop an email from rendering, for every kind of ``mail.kinds``: each file of its trio as
+    rendering finds it (``templates_dir`` first, then the bundled folder, or ``bundled``), and every layout or
+    part those files extend or include. One line per problem: the missing files, then each syntax error."""
+    from jinja2 import TemplateNotFound, TemplateSyntaxError, meta  # lazy, as above
+
+    try:
+        env = _environment(_override(templates_dir), str(bundled) if bundled else None)
+    except TemplateProblem as exc:
+        return [str(exc)]
+    wanted = [name for kind in EMAIL_KINDS.values() for name in kind.templates]
+    seen = set(wanted)
+    missing: list[str] = []
+    broken: list[str] = []
+    while wanted:
+        name = wanted.pop(0)
+        try:
+            source, filename, _ = env.loader.get_source(env, name)
+            tree = env.parse(source, name, filename)
+        except TemplateNotFound:
+            missing.append(name)
+            continue
+        except TemplateSyntaxError as exc:
+            broken.append(f"template {exc.filename or name}, line {exc.lineno}: {exc.message}")
+            continue
+        for used in meta.find_referenced_templates(tree):
+            if used is not None and used not in seen:
+                seen.add(used)
+                wanted.append(used)
+    found = [f"email templates missing: {', '.join(missing)}"] if missing else []
+    return found + broken
+
+
+def render(kind: str, context: dict[str, Any], *, templates_dir: Path | None = None) -> Rendered:
+    """Render the trio of ``kind`` with ``context``. ``templates_dir`` (the coordinator's folder) wins."""
+    check_kind(kind)
+    env = _environment(_override(templates_dir))
     subject = " ".join(_render_one(env, f"{kind}.subject.txt", context).split())
     if not subject:
         raise TemplateProblem(f"template {kind}.subject.txt rendered an empty subject")

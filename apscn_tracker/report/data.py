@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from apscn_tracker.domain.reminders import KINDS as REMINDER_KINDS
+from apscn_tracker.domain.reminders import REMINDER_KINDS
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.ledger.models import Connection, Contact, District, Outbox, Renewal, Vendor
 from apscn_tracker.report.stats import ReportRow

@@ -7,35 +7,18 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlmodel import col
 
-from apscn_tracker.domain.lea import LeaError, normalize_lea
-from apscn_tracker.domain.roster import RosterError, clean_email, clean_text
+from apscn_tracker.domain.lea import normalize_lea
+from apscn_tracker.domain.roster import clean_email, clean_text
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Connection, Contact, District, Vendor
 from apscn_tracker.services.app import App
 
 
-def _lea(text: str) -> tuple[str, list[str]]:
-    try:
-        return normalize_lea(text)
-    except LeaError as exc:
-        raise UserError(str(exc)) from None
-
-
-def _text(value: str | None, what: str) -> str | None:
-    try:
-        return clean_text(value, what)
-    except RosterError as exc:
-        raise UserError(str(exc)) from None
-
-
 def _emails(values: list[str] | None) -> list[str]:
     out: list[str] = []
     for value in values or []:
-        try:
-            email = clean_email(value)
-        except RosterError as exc:
-            raise UserError(str(exc)) from None
+        email = clean_email(value)
         if email and email not in out:
             out.append(email)
     return out
@@ -57,13 +40,13 @@ def add_district(
     contact_name: str | None = None,
     contact_role: str | None = None,
 ) -> dict[str, Any]:
-    code, warnings = _lea(lea)
-    clean_name = _text(name, "name")
+    code, warnings = normalize_lea(lea)
+    clean_name = clean_text(name, "name")
     if not clean_name:
         raise UserError("a district needs a name")
-    clean_county = _text(county, "county")
+    clean_county = clean_text(county, "county")
     addresses = _emails(emails)
-    cname, crole = _text(contact_name, "contact name"), _text(contact_role, "contact role")
+    cname, crole = clean_text(contact_name, "contact name"), clean_text(contact_role, "contact role")
     with app.ledger.write() as s:
         existing = q.find_district(s, code=code)
         if existing is not None:
@@ -105,10 +88,10 @@ def edit_district(
     note: str | None = None,
 ) -> dict[str, Any]:
     """Change a district. ``emails`` replaces the contact list; ``add_emails``/``remove_emails`` adjust it."""
-    new_name, new_county = _text(name, "name"), _text(county, "county")
+    new_name, new_county = clean_text(name, "name"), clean_text(county, "county")
     replace = _emails(emails) if emails else None
     adding, removing = _emails(add_emails), _named(remove_emails)
-    cname, crole = _text(contact_name, "contact name"), _text(contact_role, "contact role")
+    cname, crole = clean_text(contact_name, "contact name"), clean_text(contact_role, "contact role")
     if not any([new_name, new_county, replace, adding, removing, cname, crole]):
         raise UserError("nothing to change: give --name, --county, --email, --add-email or --remove-email")
     with app.ledger.write() as s:

@@ -15,13 +15,22 @@ from sqlalchemy import func, select
 
 from apscn_tracker.addresses import address_problem
 from apscn_tracker.config import ConfigError, Settings
+from apscn_tracker.ledger.models import Outbox
+from apscn_tracker.ledger.scheduler_lock import scheduler_holder
+from apscn_tracker.mail.claims import CLAIM_TIMEOUT
+from apscn_tracker.mail.message import HeaderError, check_sender
+from apscn_tracker.mail.outbox import counts
+from apscn_tracker.mail.render import template_problems
+from apscn_tracker.mail.transports import login_problem
 from apscn_tracker.services.app import App
+from apscn_tracker.services.digest import districts_without_contact
+from apscn_tracker.services.send_hour import check_send_hour
+from apscn_tracker.services.tick.heartbeat import last_tick
 
 OK, INFO, ATTENTION = "ok", "info", "attention"
 TICK_MAX_AGE = timedelta(hours=26)  # a daily tick plus slack for a slow run or a late start
 STUCK_TICK = timedelta(hours=1)  # a tick started this long ago and not finished has died
 DELIVERY_LAG = timedelta(minutes=30)  # a due message this late means delivery is not running
-EMAIL_KINDS = ("renewal_reminder", "lapsed_notice", "activation_overdue", "send_details_reminder", "coordinator_digest")
 LISTED = 20  # names listed per check
 
 
@@ -42,17 +51,7 @@ def _ago(delta: timedelta) -> str:
     return f"{hours / 24:.0f} days ago"
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def config_checks(settings: Settings) -> list[Check]:
-    from apscn_tracker.mail.message import HeaderError, check_sender
-    from apscn_tracker.mail.transports import login_problem
-    from apscn_tracker.scheduler import check_send_hour
-
     checks: list[Check] = []
     problems: list[str] = []
     try:
@@ -90,23 +89,13 @@ def config_checks(settings: Settings) -> list[Check]:
 
 
 def _template_problems(settings: Settings) -> list[str]:
-    from apscn_tracker.mail.render import PARTS, bundled_dir
-
-    folders = [p for p in (settings.templates_dir, bundled_dir()) if p is not None]
+    """Every email kind's templates, as rendering finds them (the coordinator's folder, then the bundled one)."""
     if settings.templates_dir is not None and not settings.templates_dir.is_dir():
         return [f"templates_dir {settings.templates_dir} does not exist"]
-    missing = [
-        f"{kind}.{part}"
-        for kind in EMAIL_KINDS
-        for part in PARTS
-        if not any((folder / f"{kind}.{part}").is_file() for folder in folders)
-    ]
-    return [f"email templates missing: {', '.join(missing)}"] if missing else []
+    return template_problems(settings.templates_dir)
 
 
 def tick_check(app: App, now: datetime) -> Check:
-    from apscn_tracker.services.tick import last_tick
-
     last = last_tick(app)
     good = last_tick(app, ok_only=True)
     if last is None:
@@ -144,10 +133,6 @@ def tick_check(app: App, now: datetime) -> Check:
 
 
 def outbox_checks(app: App, now: datetime) -> list[Check]:
-    from apscn_tracker.ledger.models import Outbox
-    from apscn_tracker.mail.delivery import CLAIM_TIMEOUT
-    from apscn_tracker.mail.outbox import counts
-
     table = Outbox.__table__
     box = table.c
     checks: list[Check] = []
@@ -159,7 +144,7 @@ def outbox_checks(app: App, now: datetime) -> list[Check]:
             .order_by(box.id.desc())
             .limit(LISTED)
         ).all()
-        oldest_due = _utc(s.scalar(select(func.min(box.next_attempt_at)).where(box.status == "pending")))
+        oldest_due = s.scalar(select(func.min(box.next_attempt_at)).where(box.status == "pending"))
         stuck = int(
             s.scalar(
                 select(func.count())
@@ -221,8 +206,6 @@ def outbox_checks(app: App, now: datetime) -> list[Check]:
 
 
 def contact_check(app: App) -> Check:
-    from apscn_tracker.services.messages import districts_without_contact
-
     with app.ledger.read() as s:
         found = districts_without_contact(s)
     if not found:
@@ -274,9 +257,7 @@ def address_check(app: App) -> Check:
 def scheduler_check(settings: Settings) -> Check:
     if not settings.is_sqlite:
         return Check("scheduler", INFO, "PostgreSQL ledger: the scheduler holds an advisory lock while it runs")
-    from apscn_tracker.scheduler import FileLock, lock_path
-
-    pid = FileLock(lock_path(settings)).holder()
+    pid = scheduler_holder(settings)
     if pid is not None:
         return Check("scheduler", INFO, f"a scheduler is running (pid {pid})")
     return Check("scheduler", INFO, "no scheduler is running (fine when cron or a timer runs the tick)")

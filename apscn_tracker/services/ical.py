@@ -17,6 +17,7 @@ from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Connection, District, Event, Renewal, Vendor
 from apscn_tracker.report.ical import PendingRenewal, deadline_events, to_ical
 from apscn_tracker.services.app import App
+from apscn_tracker.services.output import atomic_write, check_output
 
 conn = Connection.__table__.c
 dist = District.__table__.c
@@ -109,8 +110,8 @@ def build_calendar(app: App, *, lea: str | None = None) -> bytes:
 
 def write_calendar(app: App, *, lea: str | None = None, output: Path | None = None) -> bytes | Path:
     """The calendar's bytes when ``output`` is None, else the path of the file written."""
-    from apscn_tracker.services.report import atomic_write
-
+    if output is not None:
+        check_output(output)  # before the work: a link, a FIFO or a device is refused, not replaced
     data = build_calendar(app, lea=lea)
     if output is None:
         return data

@@ -1,28 +1,26 @@
-"""The yearly APSCN request cycle: request, enable, confirm, and corrections recorded as new events."""
+"""The yearly APSCN request cycle: request, enable, confirm, and corrections recorded as new events.
+
+The rules of each step live in ``domain.steps``; a use case here loads the renewal, takes the step, writes the
+new dates and the step's event in one transaction, and words a refusal with the LEA, the vendor, the school
+year and the command to run next.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
 from sqlmodel import Session
 
-from apscn_tracker.domain.projection import FIELD_OF_STEP
-from apscn_tracker.domain.schoolyear import SchoolYear, SchoolYearError
-from apscn_tracker.domain.workdays import expected_enabled_by
+from apscn_tracker.domain import steps
+from apscn_tracker.domain.schoolyear import SchoolYear, parse_year
+from apscn_tracker.domain.steps import DATE_FIELDS, FIELD_OF_STEP, Refusal, RenewalDates, Step, StepRefused
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Connection, District, Renewal, Vendor
 from apscn_tracker.services.app import App
-
-
-def parse_year(text: str | None, default: SchoolYear) -> SchoolYear:
-    if not text:
-        return default
-    try:
-        return SchoolYear.parse(text)
-    except SchoolYearError as exc:
-        raise UserError(str(exc)) from None
 
 
 def _load(s: Session, app: App, lea: str, vendor: str, *, create: bool = False) -> tuple[District, Vendor, Connection]:
@@ -59,9 +57,73 @@ def _load(s: Session, app: App, lea: str, vendor: str, *, create: bool = False) 
     return d, v, c
 
 
-def _check_day(on: date, today: date, what: str) -> None:
-    if on > today:
-        raise UserError(f"{what} date {on} is after today ({today}); record it on the day it happens")
+def _wording(exc: StepRefused, lea: str, vendor: str, sy: SchoolYear) -> str | None:
+    """The refusal in the coordinator's words, or None when the domain's message is complete."""
+    f = exc.facts
+    match exc.reason:
+        case Refusal.NO_REQUEST:
+            return f"{lea} has no {vendor} request for {sy} yet; record it first: `apscn request {lea} --year {sy}`"
+        case Refusal.ALREADY_REQUESTED:
+            return (
+                f"{lea} already requested {vendor} for {sy} on {f['requested_on']}. To fix that date: "
+                f"`apscn correct {lea} --year {sy} --requested-on DATE --note WHY`; for next year: "
+                f"`apscn request {lea} --year {sy.next}`"
+            )
+        case Refusal.ALREADY_ENABLED:
+            return (
+                f"{lea} {vendor} {sy} was already enabled on {f['enabled_on']}; "
+                f"`apscn correct {lea} --enabled-on DATE --note WHY` fixes the date"
+            )
+        case Refusal.NOT_ENABLED:
+            return (
+                f"{lea} {vendor} {sy} is not enabled yet; details are sent after APSCN enables "
+                f"the connection (`apscn enable {lea}`)"
+            )
+        case Refusal.ALREADY_CONFIRMED:
+            return f"{lea} {vendor} {sy} was already confirmed on {f['confirmed_on']}"
+        case Refusal.NOTHING_TO_UNDO:
+            return f"{lea} {vendor} {sy} has no {f['step']} step to undo"
+        case Refusal.LATER_STEP_FIRST:
+            return f"undo the later step first: {lea} {vendor} {sy} has a step after {f['step']}"
+        case Refusal.NOTHING_TO_CORRECT:
+            return f"{lea} {vendor} {sy} has no {f['what']} to correct"
+    return None
+
+
+@contextmanager
+def _worded(d: District, v: Vendor, sy: SchoolYear) -> Iterator[None]:
+    """A step's refusal raised inside, in the coordinator's words (the same reason and facts)."""
+    try:
+        yield
+    except StepRefused as exc:
+        message = _wording(exc, d.lea_code, v.name, sy)
+        if message is None:
+            raise
+        raise StepRefused(message, exc.reason, **exc.facts) from None
+
+
+def _dates(r: Renewal | None) -> RenewalDates:
+    return RenewalDates(**{f: getattr(r, f) for f in DATE_FIELDS}) if r is not None else RenewalDates()
+
+
+def _record(
+    s: Session, app: App, d: District, v: Vendor, sy: SchoolYear, r: Renewal, step: Step, note: str | None
+) -> None:
+    """Write the step: the renewal row takes its dates, the ledger its event (one transaction)."""
+    for name in DATE_FIELDS:
+        setattr(r, name, getattr(step.dates, name))
+    kind, on, data = step.event
+    q.add_event(
+        s,
+        kind=kind,
+        actor=app.actor,
+        district_id=d.id,
+        vendor_id=v.id,
+        school_year=sy.start,
+        effective_on=on,
+        note=note,
+        data=data or None,
+    )
 
 
 def _result(d: District, v: Vendor, year: SchoolYear, r: Renewal, **extra: Any) -> dict[str, Any]:
@@ -89,83 +151,47 @@ def record_request(
     note: str | None = None,
 ) -> dict[str, Any]:
     on = on or app.today
-    _check_day(on, app.today, "request")
-    sy = parse_year(year, SchoolYear.of(on))
-    current = SchoolYear.of(app.today)
-    if sy > current.next:
-        raise UserError(f"{sy} is more than one school year ahead; requests go in for {current} or {current.next}")
-    if on > sy.ends:
-        raise UserError(f"{sy} ended on {sy.ends}; a request on {on} belongs to {SchoolYear.of(on)}")
-    if on < date(sy.start - 1, 7, 1):
-        raise UserError(f"a request on {on} is too early for {sy}")
-    expected = expected_enabled_by(app.calendar, on, app.settings.activation_working_days)
+    sy = parse_year(year, app.today, default=SchoolYear.of(on))
     with app.ledger.write() as s:
         d, v, c = _load(s, app, lea, vendor, create=True)
         assert c.id is not None  # read from the ledger, or flushed by _load
         r = q.find_renewal(s, connection_id=c.id, school_year=sy.start)
-        if r is not None and r.requested_on is not None:
-            raise UserError(
-                f"{d.lea_code} already requested {v.name} for {sy} on {r.requested_on}. To fix that date: "
-                f"`apscn correct {d.lea_code} --year {sy} --requested-on DATE --note WHY`; for next year: "
-                f"`apscn request {d.lea_code} --year {sy.next}`"
+        with _worded(d, v, sy):
+            step = steps.request(
+                _dates(r),
+                on=on,
+                year=sy,
+                today=app.today,
+                calendar=app.calendar,
+                window=app.settings.activation_working_days,
             )
         if r is None:
             r = Renewal(connection_id=c.id, school_year=sy.start)
             s.add(r)
-        r.requested_on, r.expected_enabled_by = on, expected
-        q.add_event(
-            s,
-            kind="requested",
-            actor=app.actor,
-            district_id=d.id,
-            vendor_id=v.id,
-            school_year=sy.start,
-            effective_on=on,
-            note=note,
-            data={"expected_enabled_by": expected.isoformat()},
-        )
+        _record(s, app, d, v, sy, r, step, note)
         return _result(d, v, sy, r)
 
 
 def _renewal(
     s: Session, app: App, lea: str, vendor: str, year: str | None, on: date
-) -> tuple[District, Vendor, SchoolYear, Renewal]:
+) -> tuple[District, Vendor, SchoolYear, Renewal | None]:
+    """The renewal a step acts on: of ``year`` if given, else the latest year with a request on or before
+    ``on`` (else the one with any request, else the school year of ``on``, which has none)."""
     d, v, c = _load(s, app, lea, vendor)
     assert c.id is not None  # read from the ledger
     if year:
-        sy = parse_year(year, SchoolYear.of(on))
-        r = q.find_renewal(s, connection_id=c.id, school_year=sy.start)
-    else:  # the latest year with a request on or before the date
-        sy, r = SchoolYear.of(on), None
-        found = [
-            (candidate, q.find_renewal(s, connection_id=c.id, school_year=candidate.start))
-            for candidate in (SchoolYear.of(on).next, SchoolYear.of(on))
-        ]
-        requested = [(y, x) for y, x in found if x is not None and x.requested_on is not None]
-        on_time = [(y, x) for y, x in requested if x.requested_on <= on]  # type: ignore[operator]
-        if on_time or requested:
-            sy, r = (on_time or requested)[0]
-    if r is None or r.requested_on is None:
-        raise UserError(
-            f"{d.lea_code} has no {v.name} request for {sy} yet; record it first: "
-            f"`apscn request {d.lea_code} --year {sy}`"
-        )
-    return d, v, sy, r
-
-
-def _step_event(
-    s: Session, app: App, kind: str, d: District, v: Vendor, sy: SchoolYear, on: date, note: str | None
-) -> None:
-    q.add_event(
-        s,
-        kind=kind,
-        actor=app.actor,
-        district_id=d.id,
-        vendor_id=v.id,
-        school_year=sy.start,
-        effective_on=on,
-        note=note,
-    )
+        sy = parse_year(year, app.today)
+        return d, v, sy, q.find_renewal(s, connection_id=c.id, school_year=sy.start)
+    found = [
+        (candidate, q.find_renewal(s, connection_id=c.id, school_year=candidate.start))
+        for candidate in (SchoolYear.of(on).next, SchoolYear.of(on))
+    ]
+    requested = [(y, x) for y, x in found if x is not None and x.requested_on is not None]
+    on_time = [(y, x) for y, x in requested if x.requested_on <= on]  # type: ignore[operator]
+    if on_time or requested:
+        sy, r = (on_time or requested)[0]
+        return d, v, sy, r
+    return d, v, SchoolYear.of(on), None
 
 
 def record_enabled(
@@ -178,21 +204,13 @@ def record_enabled(
     note: str | None = None,
 ) -> dict[str, Any]:
     on = on or app.today
-    _check_day(on, app.today, "enable")
     with app.ledger.write() as s:
         d, v, sy, r = _renewal(s, app, lea, vendor, year, on)
-        if r.enabled_on is not None:
-            raise UserError(
-                f"{d.lea_code} {v.name} {sy} was already enabled on {r.enabled_on}; "
-                f"`apscn correct {d.lea_code} --enabled-on DATE --note WHY` fixes the date"
-            )
-        if on < r.requested_on:  # type: ignore[operator]
-            raise UserError(f"enable date {on} is before the request ({r.requested_on})")
-        if on > sy.ends:
-            raise UserError(f"{sy} ended on {sy.ends}; a connection cannot be enabled after that")
-        r.enabled_on = on
-        _step_event(s, app, "enabled", d, v, sy, on, note)
-        days = app.calendar.working_days_between(r.requested_on, on)  # type: ignore[arg-type]
+        with _worded(d, v, sy):
+            step = steps.enable(_dates(r), on=on, year=sy, today=app.today)
+        assert r is not None and r.requested_on is not None  # the step needs a request
+        _record(s, app, d, v, sy, r, step, note)
+        days = app.calendar.working_days_between(r.requested_on, on)
         return _result(
             d,
             v,
@@ -214,32 +232,13 @@ def record_confirmed(
     note: str | None = None,
 ) -> dict[str, Any]:
     on = on or app.today
-    _check_day(on, app.today, "confirm")
     with app.ledger.write() as s:
         d, v, sy, r = _renewal(s, app, lea, vendor, year, on)
-        if r.enabled_on is None:
-            raise UserError(
-                f"{d.lea_code} {v.name} {sy} is not enabled yet; details are sent after APSCN enables "
-                f"the connection (`apscn enable {d.lea_code}`)"
-            )
-        if r.confirmed_on is not None:
-            raise UserError(f"{d.lea_code} {v.name} {sy} was already confirmed on {r.confirmed_on}")
-        if on < r.enabled_on:
-            raise UserError(f"confirm date {on} is before the enable date ({r.enabled_on})")
-        r.confirmed_on = on
-        _step_event(s, app, "confirmed", d, v, sy, on, note)
+        with _worded(d, v, sy):
+            step = steps.confirm(_dates(r), on=on, today=app.today)
+        assert r is not None  # the step needs a request
+        _record(s, app, d, v, sy, r, step, note)
         return _result(d, v, sy, r)
-
-
-_STEP_FIELDS = tuple(FIELD_OF_STEP.values())  # requested_on, enabled_on, confirmed_on: in the order they happen
-
-
-def _neighbours(r: Renewal, field: str) -> tuple[date | None, date | None]:
-    """The dates of the steps just before and just after ``field`` (None at either end or not taken)."""
-    i = _STEP_FIELDS.index(field)
-    before = getattr(r, _STEP_FIELDS[i - 1]) if i > 0 else None
-    after = getattr(r, _STEP_FIELDS[i + 1]) if i + 1 < len(_STEP_FIELDS) else None
-    return before, after
 
 
 def correct(
@@ -272,46 +271,20 @@ def correct(
         raise UserError(f"--undo {undo!r}: use request, enable or confirm")
     with app.ledger.write() as s:
         d, v, sy, r = _renewal(s, app, lea, vendor, year, app.today)
-        data: dict[str, Any]
-        if undo is not None:
-            field = FIELD_OF_STEP[undo]
-            _, later = _neighbours(r, field)
-            if getattr(r, field) is None:
-                raise UserError(f"{d.lea_code} {v.name} {sy} has no {undo} step to undo")
-            if later is not None:
-                raise UserError(f"undo the later step first: {d.lea_code} {v.name} {sy} has a step after {undo}")
-            data = {"undo": field, "old": getattr(r, field).isoformat()}
-            setattr(r, field, None)
-            if field == "requested_on":
-                r.expected_enabled_by = None
-        else:
-            field, new = next(iter(given.items()))
-            _check_day(new, app.today, field.replace("_on", ""))
-            old, what = getattr(r, field), field.replace("_", " ")
-            if old is None:
-                raise UserError(f"{d.lea_code} {v.name} {sy} has no {what} to correct")
-            if new == old:
-                raise UserError(f"{what} is already {old}")
-            before, after = _neighbours(r, field)
-            if before is not None and new < before:
-                raise UserError(f"{what} {new} would be before the previous step ({before})")
-            if after is not None and new > after:
-                raise UserError(f"{what} {new} would be after the next step ({after})")
-            if new > sy.ends:
-                raise UserError(f"{new} is after the end of {sy}")
-            data = {"field": field, "old": old.isoformat(), "new": new.isoformat()}
-            setattr(r, field, new)
-            if field == "requested_on":
-                r.expected_enabled_by = expected_enabled_by(app.calendar, new, app.settings.activation_working_days)
-                data["expected_enabled_by"] = r.expected_enabled_by.isoformat()
-        q.add_event(
-            s,
-            kind="corrected",
-            actor=app.actor,
-            district_id=d.id,
-            vendor_id=v.id,
-            school_year=sy.start,
-            note=note.strip(),
-            data=data,
-        )
-        return _result(d, v, sy, r, correction=data)
+        with _worded(d, v, sy):
+            if undo is not None:
+                step = steps.undo(_dates(r), step=undo)
+            else:
+                field, new = next(iter(given.items()))
+                step = steps.correct(
+                    _dates(r),
+                    field=field,
+                    new=new,
+                    year=sy,
+                    today=app.today,
+                    calendar=app.calendar,
+                    window=app.settings.activation_working_days,
+                )
+        assert r is not None  # the step needs a request
+        _record(s, app, d, v, sy, r, step, note.strip())
+        return _result(d, v, sy, r, correction=step.event.data)

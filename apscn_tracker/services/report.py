@@ -6,41 +6,31 @@ to ``$APSCN_HOME/reports/`` (folder 0700, files 0600); the caller queues the ``r
 
 from __future__ import annotations
 
+import json
 import os
-import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.domain.schoolyear import SchoolYear, parse_year
 from apscn_tracker.errors import UserError
+from apscn_tracker.report.render import FORMATS, SUFFIXES, iter_render, render
+from apscn_tracker.report.stats import compute_report
+from apscn_tracker.resources import templates_dir
 from apscn_tracker.services.app import App
-from apscn_tracker.services.renewals import parse_year
-
-YEAR_WORDS = ("current", "previous", "next")
+from apscn_tracker.services.output import atomic_write, check_output
 
 
 def resolve_year(app: App, year: str | SchoolYear | None) -> SchoolYear:
     """``None``/``current``, ``previous``, ``next`` or a label like ``2025-26``."""
     if isinstance(year, SchoolYear):
         return year
-    current = SchoolYear.of(app.today)
-    word = (year or "current").strip().lower()
-    if word == "current":
-        return current
-    if word in ("previous", "last"):
-        return current.previous
-    if word == "next":
-        return current.next
-    if word == "all":
-        raise UserError("a report covers one school year; give --year 2025-26, current, previous or next")
-    return parse_year(year, current)
+    return parse_year(year, app.today)
 
 
 def template_dirs(app: App) -> list[Path]:
     """The report templates: ``report/`` in the configured ``templates_dir`` first (a coordinator's own
     ``report.html`` or ``report.md`` wins), then the bundled ``templates/report/``."""
-    from apscn_tracker.resources import templates_dir
 
     bundled = templates_dir() / "report"
     custom = app.settings.templates_dir
@@ -62,7 +52,6 @@ def build_report(
 
     ``progress(done, REPORT_STEPS)`` is called as each step ends (the last step is writing, by the caller)."""
     from apscn_tracker.report.data import load_rows
-    from apscn_tracker.report.stats import compute_report
 
     step = progress or _no_progress
     sy = resolve_year(app, year)
@@ -86,7 +75,6 @@ def build_report(
 
 def format_for(fmt: str | None, output: Path | None) -> str:
     """The format asked for, else the one the output file's suffix names, else HTML."""
-    from apscn_tracker.report.render import FORMATS, SUFFIXES
 
     if fmt:
         fmt = fmt.strip().lower()
@@ -101,14 +89,12 @@ def format_for(fmt: str | None, output: Path | None) -> str:
 
 
 def render_report(app: App, report: dict[str, Any], fmt: str) -> str:
-    from apscn_tracker.report.render import render
 
     return render(report, fmt, template_dirs=template_dirs(app))
 
 
 def iter_report(app: App, report: dict[str, Any], fmt: str) -> Iterator[str]:
     """The rendered report as text chunks, so that a large one is never held whole in memory."""
-    from apscn_tracker.report.render import iter_render
 
     return iter_render(report, fmt, template_dirs=template_dirs(app))
 
@@ -127,6 +113,8 @@ def write_report(
     standard output has none. The file is written beside its final name and renamed, so a reader never sees half.
     """
     fmt = format_for(fmt, output)
+    if output is not None:
+        check_output(output)  # before the work: a link, a FIFO or a device is refused, not replaced
     report = build_report(app, year=year, progress=progress)
     if output is None:
         text = render_report(app, report, fmt)
@@ -178,39 +166,7 @@ def write_yearly_report(app: App, *, year: SchoolYear) -> Path:
 
 def report_summary(app: App, *, year: SchoolYear) -> dict[str, Any]:
     """The summary block of a written yearly report (for the ``report_ready`` email), or of a fresh build."""
-    import json
-
     _, json_path = report_paths(app, year)
     if json_path.is_file():
         return json.loads(json_path.read_text(encoding="utf-8"))["summary"]
     return build_report(app, year=year)["summary"]
-
-
-def atomic_write(path: Path, data: bytes | Iterable[str], *, mode: int | None, encoding: str = "utf-8") -> None:
-    """Write ``data`` (bytes, or text chunks encoded with ``encoding``) to a temporary file beside ``path`` and
-    rename it over ``path``; ``mode`` None gives the file the umask's default permissions."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise UserError(f"folder {folder} does not exist")
-    tmp = folder / f".{path.name}.{secrets.token_hex(8)}.tmp"
-    # Created with the final permissions: ``mode``, or what the umask leaves of 0666 (no umask juggling).
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(tmp, flags, 0o600 if mode is not None else 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if isinstance(data, bytes):
-                fh.write(data)
-            else:
-                first = True
-                for chunk in data:
-                    fh.write(chunk.encode(encoding if first else "utf-8"))  # a BOM at the start only
-                    first = False
-            fh.flush()
-            os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from apscn_tracker.domain.roster import RosterError, clean_email, clean_text
+from apscn_tracker.domain.roster import clean_email, clean_text
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Connection, Vendor
@@ -17,14 +17,11 @@ XELLO = {"name": "Xello", "onboarding_name": "Xello Onboarding Manager", "onboar
 
 
 def _clean(name: str | None, email: str | None, manager: str | None) -> tuple[str | None, str | None, str | None]:
-    try:
-        return (
-            clean_text(name, "vendor name"),
-            clean_email(email, "onboarding email"),
-            clean_text(manager, "onboarding name"),
-        )
-    except RosterError as exc:
-        raise UserError(str(exc)) from None
+    return (
+        clean_text(name, "vendor name"),
+        clean_email(email, "onboarding email"),
+        clean_text(manager, "onboarding name"),
+    )
 
 
 def _row(v: Vendor, connections: int = 0) -> dict[str, Any]:

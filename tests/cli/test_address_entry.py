@@ -110,7 +110,7 @@ def test_doctor_and_delivery_name_a_setting_that_cannot_receive_mail_with_its_re
     monkeypatch.setenv(f"APSCN_{key.upper()}", value)
     result = ready("doctor", "--json", today=T)
     (check,) = [c for c in json.loads(result.stdout)["checks"] if c["name"] == "configuration"]
-    assert any(key in line and reason in line for line in check["details"]), check
+    assert any(key in line and reason in line for line in [check["message"], *check["details"]]), check
     sent = ready("outbox", "send")
     assert sent.exit_code == 1 and sent.stderr.startswith(f"error: {key}") and reason in sent.stderr
     assert sent.stderr.count("\n") == 1 and "Traceback" not in sent.output

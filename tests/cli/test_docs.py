@@ -11,10 +11,12 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding=
 
 
 def _commands(group, prefix=()):
-    for name, command in sorted(group.commands.items()):
+    ctx = typer.Context(group)  # a group lists and builds its commands on request (the root one lazily)
+    for name in sorted(group.list_commands(ctx)):
+        command = group.get_command(ctx, name)
         path = (*prefix, name)
         yield path, command
-        if hasattr(command, "commands"):
+        if hasattr(command, "list_commands"):
             yield from _commands(command, path)
 
 

@@ -6,7 +6,7 @@ import io
 import time
 from pathlib import Path
 
-from apscn_tracker.cli.common import Progress
+from apscn_tracker.cli.progress import Progress
 
 
 class Terminal(io.StringIO):

@@ -28,6 +28,24 @@ def test_the_models_and_the_migrations_agree(home):
     assert diff == []
 
 
+def test_the_partial_index_of_the_models_is_partial_in_the_migrated_database_with_the_same_condition(home):
+    from sqlalchemy import inspect
+
+    from apscn_tracker.ledger.models import Renewal
+
+    ledger = open_ledger(load_settings())
+    dialect = ledger.engine.dialect.name
+    (index,) = [i for i in Renewal.__table__.indexes if i.name == "ix_renewal_open"]
+    assert str(index.dialect_options[dialect]["where"]) == index.info["where"] == "disconnected_on IS NULL"
+    with ledger.engine.connect() as conn:
+        if dialect == "sqlite":
+            sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'ix_renewal_open'").scalar()
+            assert sql.endswith("WHERE disconnected_on IS NULL")
+        else:
+            found = [i for i in inspect(conn).get_indexes("renewal") if i["name"] == "ix_renewal_open"]
+            assert "disconnected_on IS NULL" in str(found[0]["dialect_options"]["postgresql_where"])
+
+
 @pytest.mark.sqlite_only
 def test_the_ledger_is_sqlite_in_wal_mode_with_foreign_keys(home):
     ledger = open_ledger(load_settings())

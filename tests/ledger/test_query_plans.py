@@ -79,7 +79,7 @@ def test_the_status_of_a_year_finds_each_renewal_by_index(connected):
 
 
 def test_the_outbox_due_query_uses_its_index(connected):
-    from apscn_tracker.mail.delivery import claim
+    from apscn_tracker.mail.claims import claim
 
     found = plans(connected, lambda: claim(connected, worker="test", now=datetime.now(UTC)))
     assert scans(found, ("outbox",)) == []

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from apscn_tracker.ledger.models import District, Event, Outbox
-from apscn_tracker.mail.delivery import backoff, deliver_pending
+from apscn_tracker.mail.delivery import backoff
+from apscn_tracker.mail.kinds import EMAIL_KINDS
 from apscn_tracker.mail.message import (
     HeaderError,
     build_message,
@@ -20,7 +21,8 @@ from apscn_tracker.mail.message import (
     parse_addresses,
 )
 from apscn_tracker.mail.outbox import enqueue, list_messages, problems, retry
-from apscn_tracker.mail.render import ALL_KINDS, Rendered
+from apscn_tracker.mail.render import Rendered
+from apscn_tracker.services.delivery import deliver_pending
 from tests.support.mail import (
     ACCENTED,
     COORDINATOR,
@@ -148,12 +150,12 @@ def test_it_dates_a_summer_message_in_daylight_time(app):
 
 
 def test_it_writes_eml_files_that_parse_back_for_every_kind(app):
-    for kind in ALL_KINDS:
+    for kind in EMAIL_KINDS:
         assert queue(app, kind) is not None, kind
     result = deliver_pending(app, now=NOW)
-    assert result == {"sent": len(ALL_KINDS), "failed": 0, "retrying": 0}
+    assert result == {"sent": len(EMAIL_KINDS), "failed": 0, "retrying": 0}
     files = _eml_files(app)
-    assert len(files) == len(ALL_KINDS)
+    assert len(files) == len(EMAIL_KINDS)
     by_id = {r.message_id: r for r in rows(app)}
     for path in files:
         assert path.stat().st_mode & 0o777 == 0o600
@@ -336,7 +338,7 @@ def test_it_rewrites_the_same_file_when_a_message_is_sent_again(app):
 def test_it_claims_a_stale_sending_row_first_then_due_rows_oldest_first_and_leaves_a_live_claim_alone(app):
     from sqlalchemy import update
 
-    from apscn_tracker.mail.delivery import CLAIM_TIMEOUT, claim
+    from apscn_tracker.mail.claims import CLAIM_TIMEOUT, claim
 
     hour = timedelta(hours=1)
     with app.ledger.write() as s:
@@ -394,7 +396,7 @@ def test_a_key_queued_since_the_callers_look_up_is_still_queued_once(app):
 
 
 def test_it_claims_no_more_rows_than_asked_and_hands_them_out_in_due_order(app):
-    from apscn_tracker.mail.delivery import claim_batch
+    from apscn_tracker.mail.claims import claim_batch
 
     with app.ledger.write() as s:
         for i in range(25):
@@ -413,7 +415,7 @@ def test_it_claims_no_more_rows_than_asked_and_hands_them_out_in_due_order(app):
 def test_it_claims_the_rest_of_a_slow_batch_again_and_drops_a_row_another_sender_took(app):
     from sqlalchemy import update
 
-    from apscn_tracker.mail.delivery import claim_batch, renew
+    from apscn_tracker.mail.claims import claim_batch, renew
 
     with app.ledger.write() as s:
         for key in ("one", "two", "three"):

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from apscn_tracker.mail.render import ALL_KINDS, KINDS, TemplateProblem, bundled_dir, render
-from apscn_tracker.services.messages import DISTRICT_KINDS, message_context, render_message
+from apscn_tracker.mail.kinds import EMAIL_KINDS
+from apscn_tracker.mail.render import TemplateProblem, bundled_dir, render
+from apscn_tracker.services.message_context import CONTEXT_DEFAULTS, message_context
+from apscn_tracker.services.messages import render_message
 from tests.support.mail import (
     ACCENTED,
     COORDINATOR,
@@ -90,7 +92,7 @@ def _check(kind: str, subject: str, text: str, html: str) -> None:
             assert lines[i - 1] == "", (kind, lines[i - 1], line)
 
 
-@pytest.mark.parametrize("kind", ALL_KINDS)
+@pytest.mark.parametrize("kind", list(EMAIL_KINDS))
 def test_it_renders_every_template_with_a_full_context(scenario, kind):
     district_id, vendor_id = ids(scenario, SUBJECT_OF[kind])
     with scenario.ledger.write() as s:
@@ -101,22 +103,24 @@ def test_it_renders_every_template_with_a_full_context(scenario, kind):
             district_id=district_id,
             vendor_id=vendor_id,
             school_year=2026,
-            extra=FULL_EXTRA,
+            extra={**EMAIL_KINDS[kind].sample_context(), **FULL_EXTRA},
         )
     _check(kind, rendered.subject, rendered.text, rendered.html)
     assert who.to, kind
-    if kind in DISTRICT_KINDS:
+    if EMAIL_KINDS[kind].about_district:
         district = ctx["district"]
         assert district["name"] in rendered.text and district["lea"] in rendered.text
     assert "Call me if the APSCN form changed." in rendered.text
 
 
-@pytest.mark.parametrize("kind", ALL_KINDS)
+@pytest.mark.parametrize("kind", list(EMAIL_KINDS))
 def test_it_renders_every_template_with_a_minimal_context(make_app, kind):
     app = _minimal_app(make_app)
     district_id, vendor_id = ids(app, "7550000" if SUBJECT_OF[kind] else None, "Bare")
+    # only what the ledger cannot say and the context has no default for (a report_ready's path and summary)
+    needed = {k: v for k, v in EMAIL_KINDS[kind].sample_context().items() if k not in CONTEXT_DEFAULTS}
     with app.ledger.write() as s:
-        ctx = message_context(s, app, kind=kind, district_id=district_id, vendor_id=vendor_id)
+        ctx = message_context(s, app, kind=kind, district_id=district_id, vendor_id=vendor_id, extra=needed)
     rendered = render(kind, ctx)
     _check(kind, rendered.subject, rendered.text, rendered.html)
 
@@ -221,8 +225,6 @@ def test_it_folds_a_line_break_from_a_value_into_the_subject_line():
 
 
 def _fake_context(override):
-    from apscn_tracker.services.messages import _KIND_DEFAULTS
-
     ctx = {
         "kind": "upload_complete",
         "today": TODAY,
@@ -236,7 +238,7 @@ def _fake_context(override):
         "activation_working_days": 10,
         "forward_to_district": False,
         "forward_to_onboarding": False,
-        **_KIND_DEFAULTS,
+        **CONTEXT_DEFAULTS,
     }
     ctx.update(override)
     return ctx
@@ -299,10 +301,9 @@ def test_it_reports_a_syntax_error_with_file_and_line(tmp_path: Path):
 
 def test_it_bundles_a_trio_for_every_kind():
     names = {p.name for p in bundled_dir().iterdir()}
-    for kind in ALL_KINDS:
-        for part in ("subject.txt", "body.txt", "body.html"):
-            assert f"{kind}.{part}" in names
-    assert len(KINDS) == 8
+    for kind in EMAIL_KINDS.values():
+        assert set(kind.templates) <= names, kind.name
+    assert len(EMAIL_KINDS) == 10
 
 
 def test_it_does_not_load_jinja_when_the_cli_starts():

@@ -6,10 +6,12 @@ import base64
 import logging
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -21,11 +23,12 @@ import pytest
 from sqlalchemy import MetaData, func, select
 
 from apscn_tracker.ledger.models import Event, Outbox
-from apscn_tracker.mail.delivery import CLAIM_TIMEOUT, CRASH_AFTER_SEND_ENV, deliver_pending
+from apscn_tracker.mail.claims import CLAIM_TIMEOUT
+from apscn_tracker.mail.kinds import EMAIL_KINDS
 from apscn_tracker.mail.message import build_message
 from apscn_tracker.mail.outbox import problems
-from apscn_tracker.mail.render import ALL_KINDS
 from apscn_tracker.mail.transports import SmtpTransport, TemporaryError
+from apscn_tracker.services.delivery import deliver_pending
 from tests.support.mail import COORDINATOR, NOW, TODAY, build_scenario, mail_settings, parse, parts, queue, rows
 
 NOTHING = {"sent": 0, "failed": 0, "retrying": 0}
@@ -50,12 +53,13 @@ class Received:
 
 class Handler:
     """Accepts mail, or answers what it is told: ``data_replies`` (in order, one per message) to DATA,
-    ``rcpt_replies`` (per address) to RCPT."""
+    ``rcpt_replies`` (per address) to RCPT. ``on_data`` runs once a message is received, before the reply."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.data_replies: list[str] = []
         self.rcpt_replies: dict[str, str] = {}
+        self.on_data: Callable[[], None] | None = None
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         reply = self.rcpt_replies.get(address.lower())
@@ -71,6 +75,8 @@ class Handler:
         self.received.append(
             Received(session.peer, envelope.mail_from, list(envelope.rcpt_tos), bytes(data), bool(session.ssl))
         )
+        if self.on_data is not None:
+            self.on_data()
         return "250 2.0.0 queued"
 
 
@@ -135,10 +141,10 @@ def _events(app, kind: str) -> int:
 
 
 def test_it_delivers_every_kind_to_a_real_smtp_server(app, smtp):
-    for kind in ALL_KINDS:
+    for kind in EMAIL_KINDS:
         assert queue(app, kind) is not None
-    assert deliver_pending(app, now=NOW) == {"sent": len(ALL_KINDS), "failed": 0, "retrying": 0}
-    assert len(smtp.received) == len(ALL_KINDS)
+    assert deliver_pending(app, now=NOW) == {"sent": len(EMAIL_KINDS), "failed": 0, "retrying": 0}
+    assert len(smtp.received) == len(EMAIL_KINDS)
     by_id = {r.message_id: r for r in rows(app)}
     for got in smtp.received:
         msg = got.message
@@ -152,7 +158,7 @@ def test_it_delivers_every_kind_to_a_real_smtp_server(app, smtp):
         assert text == row.body_text and html == row.body_html
         assert not msg.defects
     assert by_id == {}
-    assert _events(app, "message_sent") == len(ALL_KINDS)
+    assert _events(app, "message_sent") == len(EMAIL_KINDS)
 
 
 def test_it_sends_a_batch_over_one_connection(app, smtp):
@@ -299,12 +305,21 @@ def test_it_resends_with_the_same_message_id_after_a_crash_between_send_and_mark
         "APSCN_SMTP_PORT": str(smtp.port),
         "APSCN_MAIL_FROM": app.settings.mail_from,
         "APSCN_COORDINATOR_EMAIL": COORDINATOR,
-        CRASH_AFTER_SEND_ENV: "1",
     }
-    crashed = subprocess.run(
-        [sys.executable, "-m", "apscn_tracker", "outbox", "send"], env=env, capture_output=True, timeout=120
+    # the server kills the sender once it has the whole message, before it answers: sent, never marked
+    sender: list[subprocess.Popen] = []
+    smtp.handler.on_data = lambda: os.kill(sender[0].pid, signal.SIGKILL)
+    sender.append(
+        subprocess.Popen(
+            [sys.executable, "-m", "apscn_tracker", "outbox", "send"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
     )
-    assert crashed.returncode == 70, crashed.stderr
+    _, stderr = sender[0].communicate(timeout=120)
+    smtp.handler.on_data = None
+    assert sender[0].returncode == -signal.SIGKILL, stderr
     assert len(smtp.received) == 1
     (left,) = rows(app)
     assert left.status == "sending" and left.attempts == 1 and left.sent_at is None
@@ -379,9 +394,9 @@ def test_it_logs_in_and_keeps_the_password_out_of_the_outbox_files_and_logs(make
         app = make_app(TODAY, **smtp_settings(server, smtp_user="tracker"))
         assert app.settings.smtp_password == SECRET  # from the environment
         build_scenario(app)
-        for kind in ALL_KINDS:
+        for kind in EMAIL_KINDS:
             queue(app, kind)
-        assert deliver_pending(app, now=NOW)["sent"] == len(ALL_KINDS)
+        assert deliver_pending(app, now=NOW)["sent"] == len(EMAIL_KINDS)
 
         # the same ledger through the CLI (env settings), and the file transport
         queue(app, "request_form", key="cli-1")
@@ -412,7 +427,7 @@ def test_it_logs_in_and_keeps_the_password_out_of_the_outbox_files_and_logs(make
 
     last = rows(app)[-1]
     assert last.status == "pending" and "refused the login of tracker" in last.last_error
-    assert len(server.received) == len(ALL_KINDS) + 1
+    assert len(server.received) == len(EMAIL_KINDS) + 1
     places = {
         "ledger": _all_stored_text(app),
         "eml": "\n".join(p.read_bytes().decode("ascii") for p in app.settings.outbox_dir.glob("*.eml")),

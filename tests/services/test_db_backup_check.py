@@ -6,6 +6,8 @@ import json
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
 from datetime import UTC, date, datetime, timedelta
 
@@ -13,7 +15,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from apscn_tracker.config import load_settings
+from apscn_tracker.ledger.db import make_engine
+from apscn_tracker.ledger.models import Outbox
 from apscn_tracker.services import districts
+from apscn_tracker.services.db.backups import pg_dump_hint
 from apscn_tracker.services.setup import init
 from tests.support.snapshot import snapshot
 
@@ -107,8 +112,6 @@ def test_a_ledger_written_by_a_newer_version_is_reported_without_reading_its_tab
 
 
 def test_the_check_applies_no_migration(home, cli, make_app):
-    from apscn_tracker.ledger.db import make_engine
-
     engine = make_engine(load_settings().url)  # an empty database: no tables at all
     if engine.dialect.name == "postgresql":  # the test database is a copy of a migrated one: empty it
         with engine.begin() as conn:
@@ -175,8 +178,6 @@ def test_a_damaged_database_file_is_reported_in_one_line(demo, cli):
 
 
 def test_a_message_left_in_sending_is_a_warning_and_a_sent_one_without_its_event_a_problem(demo, cli):
-    from apscn_tracker.ledger.models import Outbox
-
     app = demo
     long_ago = datetime.now(UTC) - timedelta(hours=2)
     with app.ledger.write() as s:
@@ -309,16 +310,11 @@ def test_backup_on_postgresql_names_pg_dump_and_writes_nothing(demo, cli, tmp_pa
 
 
 def test_the_pg_dump_hint_never_shows_a_password():
-    from apscn_tracker.services.db import pg_dump_hint
-
     hint = pg_dump_hint("postgresql+psycopg://bob:s3cret@db.coop.example:5433/apscn?sslmode=require")
     assert "s3cret" not in hint and "postgresql://bob@db.coop.example:5433/apscn?sslmode=require" in hint
 
 
 def test_db_check_works_through_the_console_entry_point(demo, tmp_path):
-    import subprocess
-    import sys
-
     out = subprocess.run(
         [sys.executable, "-m", "apscn_tracker", "db", "check"], capture_output=True, text=True, env=os.environ
     )

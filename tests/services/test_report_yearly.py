@@ -9,8 +9,9 @@ from datetime import date
 import pytest
 
 from apscn_tracker.domain.schoolyear import SchoolYear
-from apscn_tracker.resources import templates_dir
+from apscn_tracker.mail.render import render
 from apscn_tracker.services import connections, renewals
+from apscn_tracker.services.messages import render_message
 from apscn_tracker.services.report import build_report, report_summary, write_yearly_report
 from apscn_tracker.services.setup import init
 
@@ -62,39 +63,31 @@ def _context(finished_year):
 
 
 def test_the_report_ready_email_templates_render_with_school_year_path_and_summary(finished_year):
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
-    env = Environment(
-        loader=FileSystemLoader(str(templates_dir() / "email")),
-        undefined=StrictUndefined,
-        autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
     ctx = _context(finished_year)
-    subject = env.get_template("report_ready.subject.txt").render(ctx).strip()
-    assert subject == "APSCN renewal report 2025-26 is ready"
-    text = env.get_template("report_ready.body.txt").render(ctx)
-    assert ctx["path"] in text and "Requested before July 1: 1 of 2 (50%)" in text and "median 8" in text
-    html = env.get_template("report_ready.body.html").render(ctx | {"path": "/x/<a&b>.html"})
+    rendered = render("report_ready", ctx)
+    assert rendered.subject == "APSCN renewal report 2025-26 is ready"
+    assert ctx["path"] in rendered.text and "Requested before July 1: 1 of 2 (50%)" in rendered.text
+    assert "median 8" in rendered.text and rendered.text.startswith("Hello,")
+    html = render("report_ready", ctx | {"path": "/x/<a&b>.html"}).html
     assert "/x/&lt;a&amp;b&gt;.html" in html and "<a&b>" not in html
 
 
-def test_the_report_ready_email_renders_through_the_mail_renderer(finished_year, monkeypatch):
-    mail = pytest.importorskip("apscn_tracker.mail.render")
-    if "report_ready" not in mail.ALL_KINDS:  # until the mail module lists the kind
-        monkeypatch.setattr(mail, "ALL_KINDS", (*mail.ALL_KINDS, "report_ready"))
-    rendered = mail.render("report_ready", _context(finished_year))
+def test_the_report_ready_email_renders_as_the_tick_queues_it(finished_year, make_app):
+    """Through the production path: recipients, the mail context (school year as a mapping, the coordinator
+    named) and the renderer."""
+    app = make_app("2026-07-01", coordinator_name="Pat Coordinator", coordinator_email="pat@coop.example")
+    ctx = _context(finished_year)
+    with app.ledger.read() as s:
+        rendered, who, full = render_message(
+            s,
+            app,
+            kind="report_ready",
+            school_year=SchoolYear(2025),
+            extra={"path": ctx["path"], "summary": ctx["summary"]},
+        )
+    assert full["school_year"]["label"] == "2025-26" and who.to == ["Pat Coordinator <pat@coop.example>"]
     assert rendered.subject == "APSCN renewal report 2025-26 is ready"
     assert "apscn-report-2025-26.html" in rendered.text and "apscn-report-2025-26.html" in rendered.html
-    assert rendered.text.startswith("Hello,")
-    # The mail context gives the school year as a mapping and names the coordinator: both are understood.
-    ctx = _context(finished_year) | {
-        "school_year": {"label": "2025-26", "start": 2025},
-        "coordinator": {"name": "Pat Coordinator", "email": "pat@coop.example"},
-    }
-    rendered = mail.render("report_ready", ctx)
-    assert rendered.subject == "APSCN renewal report 2025-26 is ready"
     assert rendered.text.startswith("Hello Pat Coordinator,") and "--year 2025-26 " in rendered.text
     assert "Hello Pat Coordinator," in rendered.html
 
@@ -104,11 +97,7 @@ def test_an_empty_finished_year_still_gets_a_report_and_an_email(make_app):
     init(app)
     ctx = _context(app)
     assert ctx["summary"]["connections"] == 0
-    mail = pytest.importorskip("apscn_tracker.mail.render")
-    from unittest import mock
-
-    with mock.patch.object(mail, "ALL_KINDS", (*mail.ALL_KINDS, "report_ready")):
-        assert "median n/a" in mail.render("report_ready", ctx).text
+    assert "median n/a" in render("report_ready", ctx).text
 
 
 def test_report_o_gives_the_file_ordinary_permissions_and_refuses_a_missing_folder(cli, finished_year, tmp_path):

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import date
 
 import pytest
 from freezegun import freeze_time
 from sqlalchemy import event, func, select
 
-from apscn_tracker.ledger.models import Event, Outbox, Renewal, TickRun
+from apscn_tracker.ledger.models import District, Event, Outbox, Renewal, TickRun
 from apscn_tracker.services import connections, districts, renewals
 from apscn_tracker.services.setup import init
-from apscn_tracker.services.tick import tick
+from apscn_tracker.services.tick import coordinator, reminders, tick
 
 D = date
 COORDINATOR = "coordinator@coop.example"
@@ -49,8 +51,6 @@ def run(app, today: date, **kw) -> dict:
 
 def outbox(app) -> list[tuple[str, str | None, str]]:
     """(kind, lea, status) of every message, in queue order."""
-    from apscn_tracker.ledger.models import District
-
     with app.ledger.write() as s:
         rows = s.execute(
             select(Outbox.kind, District.lea_code, Outbox.status)
@@ -98,6 +98,38 @@ def test_a_dry_run_reports_what_the_real_tick_then_queues_and_writes_nothing(day
     real = run(app, D(2026, 7, 8))
     assert real["queued"] == dry["queued"]
     assert real["disconnected"] == dry["disconnected"]
+
+
+def test_a_dry_run_reads_beside_a_writer_while_a_real_run_waits_for_it(day_app):
+    app = day_app(D(2026, 7, 8))
+    api(app, "0101000")
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with app.ledger.write() as s:
+            s.execute(select(func.count()).select_from(Event))  # the unit of work has begun: it holds the write lock
+            holding.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=writer)
+    holder.start()
+    real = threading.Thread(target=tick, args=(app,))
+    try:
+        assert holding.wait(10)
+        t0 = time.monotonic()
+        dry = run(app, D(2026, 7, 8), dry_run=True)
+        assert time.monotonic() - t0 < 10  # a writer would wait out the 60 s busy timeout, then fail
+        assert dry["queued"]["lapsed_notice"] == 1 and dry["queued"]["coordinator_digest"] == 1
+        real.start()
+        time.sleep(0.5)
+        assert real.is_alive()  # the lock is really held: a tick that writes waits for it
+    finally:
+        release.set()
+        holder.join(30)
+        if real.ident is not None:
+            real.join(60)
+    assert not real.is_alive()
+    assert [kind for kind, _, _ in outbox(app)] == ["lapsed_notice", "coordinator_digest"]
 
 
 # -- rollover -----------------------------------------------------------------------------------------------------
@@ -204,15 +236,13 @@ def test_the_coordinator_digest_goes_once_a_day_and_only_on_days_with_reminders(
 
 
 def test_a_digest_missed_by_a_crash_after_the_reminders_is_sent_by_the_next_run_that_day(day_app, monkeypatch):
-    import apscn_tracker.services.tick as tick_module
-
     app = day_app(D(2026, 7, 1))
     api(app, "0101000")
 
     def boom(*a, **kw):
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(tick_module, "queue_digest", boom)
+    monkeypatch.setattr(coordinator, "queue_digest", boom)
     with pytest.raises(RuntimeError):
         run(app, D(2026, 7, 1))
     monkeypatch.undo()
@@ -278,10 +308,8 @@ def test_each_tick_leaves_a_heartbeat_with_its_counts(day_app):
 
 
 def test_a_failing_tick_records_its_error_in_the_heartbeat(day_app, monkeypatch):
-    import apscn_tracker.services.tick as tick_module
-
     app = day_app(D(2026, 7, 1))
-    monkeypatch.setattr(tick_module, "load_candidates", lambda *a: 1 / 0)
+    monkeypatch.setattr(reminders, "load_candidates", lambda *a: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         run(app, D(2026, 7, 1))
     with app.ledger.write() as s:
@@ -290,9 +318,7 @@ def test_a_failing_tick_records_its_error_in_the_heartbeat(day_app, monkeypatch)
 
 
 def test_a_stop_request_ends_the_tick_between_batches_and_the_next_run_finishes_the_rest(day_app, monkeypatch):
-    import apscn_tracker.services.tick as tick_module
-
-    monkeypatch.setattr(tick_module, "BATCH", 2)
+    monkeypatch.setattr(reminders, "BATCH", 2)
     app = day_app(D(2026, 7, 1))
     leas = ["0101000", "0104000", "0401000", "0505000", "1612000"]
     for lea in leas:
@@ -315,8 +341,6 @@ def test_a_stop_request_ends_the_tick_between_batches_and_the_next_run_finishes_
 
 
 def test_loading_the_snapshots_takes_the_same_number_of_queries_for_five_or_all_districts(day_app):
-    from apscn_tracker.services.tick import load_candidates
-
     app = day_app(D(2026, 7, 1))
 
     def statements() -> int:
@@ -325,7 +349,7 @@ def test_loading_the_snapshots_takes_the_same_number_of_queries_for_five_or_all_
         event.listen(app.ledger.engine, "before_cursor_execute", listener)
         try:
             with app.ledger.write() as s:
-                found = load_candidates(app, s)
+                found = reminders.load_candidates(app, s)
         finally:
             event.remove(app.ledger.engine, "before_cursor_execute", listener)
         return len(seen), len(found)

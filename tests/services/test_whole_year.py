@@ -6,17 +6,22 @@ at 07:00-08:00 in Arkansas (13:00 UTC, frozen by freezegun), after the coordinat
 day. The districts (real LEA codes from the bundled roster, fictional contacts):
 
 =========  =========================================================================================
-0101000    early: renews each year before any reminder is due, enabled on time, details sent at once
+0101000    early: renews each year before any reminder is due, enabled on time, details sent at once (the
+           coordinator first types the wrong request date, and records the enabling twice: undone)
 0104000    late: renews 2026-27 on June 22 (after three reminders), enabled late, then never renews
            2027-28
 0401000    never: no request in 2026-27 or 2027-28 (every renewal reminder, a lapsed notice each week)
 0505000    overdue: requests June 1 (after two reminders), enabled seven weeks later, details never sent
 1612000    scripted: SFTP upload, no APSCN request, no reminder ever
 2906000    retired: the connection is retired on June 1, 2026; nothing after that
-4003000    no contact: renews 2026-27 early; in 2027 its reminders go to the coordinator to forward
-4605000    details late: enabled on time, details sent a week after (one reminder)
+4003000    no contact: renews 2026-27 early; in 2027 its reminders go to the coordinator to forward (a
+           2027-28 request recorded by mistake in March is undone the same day)
+4605000    details late: enabled on time, details sent a week after (one reminder; its date corrected)
 5605000    joins mid-year: connected September 14, 2026 (lapsed: one notice), requests two days later
 =========  =========================================================================================
+
+The corrections and undos happen before that day's tick and draw no email. The renewal rows the tick and the
+coordinator leave must equal what their events replay to (``domain.projection.fold``), field by field.
 
 Every date below was worked out by hand on a printed calendar: June 30, 2026 is a Tuesday; July 3, 2026 is
 Independence Day observed; Memorial Day is May 25, 2026 and May 31, 2027.
@@ -24,6 +29,7 @@ Independence Day observed; Memorial Day is May 25, 2026 and May 31, 2027.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from datetime import date, timedelta
@@ -32,8 +38,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
+from sqlmodel import col
 
-from apscn_tracker.ledger.models import District, Outbox, TickRun
+from apscn_tracker.domain.projection import DATE_FIELDS, EVENT_KINDS, fold
+from apscn_tracker.ledger.models import Connection, District, Event, Outbox, Renewal, TickRun
 from apscn_tracker.services import connections, districts, renewals
 from apscn_tracker.services.setup import init
 from apscn_tracker.services.tick import tick
@@ -93,9 +101,13 @@ def script(app) -> dict[date, list]:
     req = lambda lea, year, on: lambda: renewals.record_request(app, lea=lea, year=year, on=on)  # noqa: E731
     ena = lambda lea, year, on: lambda: renewals.record_enabled(app, lea=lea, year=year, on=on)  # noqa: E731
     conf = lambda lea, year, on: lambda: renewals.record_confirmed(app, lea=lea, year=year, on=on)  # noqa: E731
+    fix = lambda lea, year, **change: lambda: renewals.correct(app, lea=lea, year=year, note="typo", **change)  # noqa: E731
     steps: list[tuple[date, object]] = [
-        # 0101000 early
-        (D(2026, 4, 20), req("0101000", "2026-27", D(2026, 4, 20))),
+        # 0101000 early (a request date typed wrong, then fixed; an enabling recorded twice, the first undone)
+        (D(2026, 4, 20), req("0101000", "2026-27", D(2026, 4, 17))),
+        (D(2026, 4, 20), fix("0101000", "2026-27", requested_on=D(2026, 4, 20))),
+        (D(2026, 4, 30), ena("0101000", "2026-27", D(2026, 4, 29))),
+        (D(2026, 4, 30), fix("0101000", "2026-27", undo="enable")),
         (D(2026, 4, 30), ena("0101000", "2026-27", D(2026, 4, 30))),
         (D(2026, 5, 1), conf("0101000", "2026-27", D(2026, 5, 1))),
         (D(2027, 4, 19), req("0101000", "2027-28", D(2027, 4, 19))),
@@ -113,14 +125,17 @@ def script(app) -> dict[date, list]:
         (D(2027, 5, 21), conf("0505000", "2027-28", D(2027, 5, 21))),
         # 2906000 retired
         (D(2026, 6, 1), lambda: connections.retire(app, lea="2906000", note="moved to another vendor")),
-        # 4003000 no contact
+        # 4003000 no contact; a 2027-28 request recorded for the wrong district, undone at once
         (D(2026, 4, 6), req("4003000", "2026-27", D(2026, 4, 6))),
         (D(2026, 4, 16), ena("4003000", "2026-27", D(2026, 4, 16))),
         (D(2026, 4, 17), conf("4003000", "2026-27", D(2026, 4, 17))),
+        (D(2027, 3, 1), req("4003000", "2027-28", D(2027, 3, 1))),
+        (D(2027, 3, 1), fix("4003000", "2027-28", undo="request")),
         # 4605000 details late; 2027-28 requested after two reminders, details sent in time
         (D(2026, 5, 11), req("4605000", "2026-27", D(2026, 5, 11))),
         (D(2026, 5, 26), ena("4605000", "2026-27", D(2026, 5, 26))),
         (D(2026, 6, 3), conf("4605000", "2026-27", D(2026, 6, 3))),
+        (D(2026, 6, 3), fix("4605000", "2026-27", confirmed_on=D(2026, 6, 2))),  # sent last evening
         (D(2027, 6, 1), req("4605000", "2027-28", D(2027, 6, 1))),
         (D(2027, 6, 14), ena("4605000", "2027-28", D(2027, 6, 14))),
         (D(2027, 6, 15), conf("4605000", "2027-28", D(2027, 6, 15))),
@@ -166,8 +181,9 @@ def roster(app) -> None:
             renewals.record_confirmed(app, lea=lea, year="2025-26", on=D(2025, 6, 13))
 
 
-@pytest.mark.slow
-def test_a_year_of_daily_ticks_sends_every_reminder_once_on_its_day_and_nothing_for_work_done(make_app, monkeypatch):
+def live_the_year(make_app, monkeypatch) -> tuple[object, float]:
+    """The roster on April 1, 2026, then every day to July 15, 2027: what the coordinator records, then the
+    tick. Returns the app and the seconds the days took."""
     monkeypatch.setenv("APSCN_COORDINATOR_EMAIL", COORDINATOR)
     monkeypatch.setenv("APSCN_MAIL_FROM", "APSCN Tracker <tracker@coop.example>")
     app = make_app(FIRST)
@@ -185,8 +201,13 @@ def test_a_year_of_daily_ticks_sends_every_reminder_once_on_its_day_and_nothing_
         assert result["disconnected"] == DISCONNECTED.get(day, 0), day
         assert result["failed"] == 0 and result["not_queued"] == 0 and not result["interrupted"], day
         day += timedelta(days=1)
-    elapsed = time.monotonic() - started
     assert steps == {}
+    return app, time.monotonic() - started
+
+
+@pytest.mark.slow
+def test_a_year_of_daily_ticks_sends_every_reminder_once_on_its_day_and_nothing_for_work_done(make_app, monkeypatch):
+    app, elapsed = live_the_year(make_app, monkeypatch)
 
     with app.ledger.write() as s:
         rows = s.execute(
@@ -216,3 +237,42 @@ def test_a_year_of_daily_ticks_sends_every_reminder_once_on_its_day_and_nothing_
     # one successful heartbeat per day
     assert len(beats) == (LAST - FIRST).days + 1 and all(ok for _, ok in beats)
     print(f"\nwhole year: {len(beats)} ticks, {len(rows)} emails, {elapsed:.1f} s")
+
+
+@pytest.mark.slow
+def test_every_renewal_row_of_the_year_equals_the_replay_of_its_events_corrections_and_undos_included(
+    make_app, monkeypatch
+):
+    app, _ = live_the_year(make_app, monkeypatch)
+    with app.ledger.read() as s:
+        events = s.execute(
+            select(Event.district_id, Event.vendor_id, Event.school_year, Event.kind, Event.effective_on, Event.data)
+            .where(col(Event.kind).in_(EVENT_KINDS))
+            .order_by(col(Event.id))
+        ).all()
+        rows = s.execute(
+            select(Connection.district_id, Connection.vendor_id, Renewal).join(
+                Connection, col(Connection.id) == Renewal.connection_id
+            )
+        ).all()
+    history: dict[tuple, list] = {}
+    for did, vid, year, kind, on, data in events:
+        history.setdefault((did, vid, year), []).append((kind, on, json.loads(data) if data else {}))
+
+    replayed = 0
+    for did, vid, renewal in rows:
+        rebuilt = fold(history.pop((did, vid, renewal.school_year)))
+        for name in DATE_FIELDS:
+            assert getattr(renewal, name) == getattr(rebuilt, name), (did, renewal.school_year, name)
+        replayed += 1
+    assert history == {}  # no event without its renewal row
+    # not hollow: every renewal of the simulation, and its corrections of each sort, went through the replay
+    assert replayed == 7 + 6 + 5  # 2025-26 (the retired one included), 2026-27, 2027-28 (the undone one included)
+    corrections = [json.loads(data) for *_, kind, _, data in events if kind == "corrected"]
+    assert sorted(c.get("undo") or c["field"] for c in corrections) == [
+        "confirmed_on",
+        "enabled_on",
+        "requested_on",
+        "requested_on",
+    ]
+    assert sum(1 for *_, kind, _, _ in events if kind == "disconnected") == sum(DISCONNECTED.values())

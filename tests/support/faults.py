@@ -219,7 +219,7 @@ def one_error_line(stderr: str) -> bool:
 
 def ledger_check(app) -> dict[str, dict]:
     """``apscn db check`` in-process, by check name; a message left in ``sending`` is only a warning."""
-    from apscn_tracker.services.db import check
+    from apscn_tracker.services.db.checks import check
 
     result = check(app)
     found = {c["name"]: c for c in result["checks"]}

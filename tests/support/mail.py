@@ -21,7 +21,9 @@ from sqlalchemy import select
 
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Outbox
+from apscn_tracker.mail.kinds import email_kind
 from apscn_tracker.services.app import App
+from apscn_tracker.services.messages import queue_message
 
 TODAY = date(2026, 11, 2)
 NOW = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)  # 8:00 in Arkansas
@@ -42,6 +44,7 @@ SUBJECT_OF = {
     "powerschool_activation": ENABLED,
     "upload_complete": SCRIPTED,
     "delivery_failed": ENABLED,
+    "report_ready": None,
 }
 
 
@@ -99,13 +102,12 @@ FAILED_EXTRA = {
 
 
 def queue(app: App, kind: str, *, key: str | None = None, now: datetime = NOW, **extra: Any) -> Outbox | None:
-    """Queue ``kind`` about its scenario district in one transaction."""
-    from apscn_tracker.services.messages import queue_message
-
+    """Queue ``kind`` about its scenario district in one transaction (with the registry's sample of what the
+    ledger cannot say: the failed message of a delivery notice, the report of a ``report_ready``)."""
     lea = SUBJECT_OF[kind]
     district_id, vendor_id = ids(app, lea)
-    if kind == "delivery_failed" and not extra:
-        extra = dict(FAILED_EXTRA)
+    if not extra:
+        extra = dict(FAILED_EXTRA) if kind == "delivery_failed" else email_kind(kind).sample_context()
     with app.ledger.write() as s:
         return queue_message(
             s,

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from apscn_tracker.config import load_settings
-from apscn_tracker.mail.delivery import CLAIM_TIMEOUT
+from apscn_tracker.mail.claims import CLAIM_TIMEOUT
 from apscn_tracker.services import connections, districts, renewals
 from apscn_tracker.services.app import App
 from apscn_tracker.services.setup import init

@@ -15,17 +15,10 @@ from sqlalchemy import select
 
 from apscn_tracker.config import ConfigError, load_settings
 from apscn_tracker.ledger.models import Outbox, TickRun
-from apscn_tracker.scheduler import (
-    CATCH_UP,
-    DAILY_TICK,
-    DELIVERY,
-    Runner,
-    build_scheduler,
-    check_send_hour,
-    dst_hours,
-)
+from apscn_tracker.scheduler import CATCH_UP, DAILY_TICK, DELIVERY, Runner, build_scheduler
 from apscn_tracker.scheduler import run as run_scheduler
 from apscn_tracker.services import connections, districts
+from apscn_tracker.services.send_hour import check_send_hour, dst_hours
 from apscn_tracker.services.setup import init
 
 CHICAGO = ZoneInfo("America/Chicago")

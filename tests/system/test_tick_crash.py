@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from apscn_tracker.ledger.models import Event, Outbox, TickRun
-from apscn_tracker.mail.delivery import CLAIM_BATCH, CLAIM_TIMEOUT
+from apscn_tracker.mail.claims import CLAIM_BATCH, CLAIM_TIMEOUT
 from tests.support.crash import TODAY, SlowSmtp, lapsed_ledger, process_env
 
 RESTART_LATER = """

@@ -1,0 +1,23 @@
+"""Deliver what is due in the outbox (``mail.delivery``), with the coordinator's ``delivery_failed`` notices
+queued through ``queue_message`` like every other email."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from apscn_tracker.mail.delivery import deliver_due
+from apscn_tracker.services.app import App
+from apscn_tracker.services.messages import queue_message
+
+
+def deliver_pending(app: App, *, now: datetime | None = None, limit: int | None = None) -> dict[str, int]:
+    """Deliver every due message (at most ``limit``) through the configured transport; counts ``sent``,
+    ``failed`` (refused for good) and ``retrying``. ``now`` (aware UTC) fixes the clock for rehearsals and tests."""
+
+    def enqueue(session: Session, **message: Any) -> object:
+        return queue_message(session, app, **message)
+
+    return deliver_due(app, enqueue=enqueue, now=now, limit=limit)

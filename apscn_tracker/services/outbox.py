@@ -1,0 +1,62 @@
+"""The outbox commands: ``apscn outbox list | show`` (reads: they never wait for a writer), ``retry``, ``send``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from apscn_tracker.errors import UserError
+from apscn_tracker.ledger import queries as q
+from apscn_tracker.mail.outbox import counts, list_messages, retry, show_message
+from apscn_tracker.services.app import App
+from apscn_tracker.services.delivery import deliver_pending
+
+
+def outbox_rows(
+    app: App, *, status: str | None = None, kind: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """``outbox list``: rows oldest first (the newest ``limit`` when given)."""
+    if limit is not None and limit < 1:
+        raise UserError("--limit must be at least 1")
+    with app.ledger.read() as s:
+        return list_messages(s, status=status, kind=kind, limit=limit)
+
+
+def outbox_message(app: App, *, id: int) -> dict[str, Any]:
+    """``outbox show``: one message with its text and HTML."""
+    with app.ledger.read() as s:
+        return show_message(s, id=id)
+
+
+def retry_message(app: App, *, id: int) -> dict[str, Any]:
+    """``outbox retry``: a failed or waiting message goes out with the next delivery (same Message-ID)."""
+    with app.ledger.write() as s:
+        row = retry(s, id=id, now=datetime.now(UTC))
+        q.add_event(
+            s,
+            kind="message_retried",
+            actor=app.actor,
+            district_id=row.district_id,
+            vendor_id=row.vendor_id,
+            school_year=row.school_year,
+            note=f"{row.kind} to {row.to_addrs}",
+            data={"outbox_id": row.id, "kind": row.kind},
+        )
+        s.flush()
+        out = show_message(s, id=id)
+    out.pop("body_text", None)
+    out.pop("body_html", None)
+    return out
+
+
+def send_now(app: App, *, limit: int | None = None) -> dict[str, Any]:
+    """``outbox send``: deliver what is due now through the configured transport."""
+    if limit is not None and limit < 1:
+        raise UserError("--limit must be at least 1")
+    result: dict[str, Any] = dict(deliver_pending(app, limit=limit))
+    with app.ledger.read() as s:
+        result["queue"] = counts(s)
+    result["transport"] = app.settings.mail_transport
+    if app.settings.mail_transport == "file":
+        result["folder"] = str(app.settings.outbox_dir)
+    return result
