@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from apscn_tracker.addresses import address_problem
 from apscn_tracker.errors import InputError
 
 
@@ -44,7 +45,7 @@ class ReminderRules:
 @dataclass(frozen=True)
 class Settings:
     home: Path
-    database_url: str | None = None
+    database_url: str | None = field(default=None, repr=False)  # may hold a password
     today: date | None = None
     mail_transport: str = "file"
     smtp_host: str = "localhost"
@@ -134,10 +135,6 @@ class _Bad(Exception):
 Check = Callable[[Any], Any]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._:-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")  # whole text (fullmatch)
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_ADDRESS = re.compile(
-    rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
-)
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+._-]{0,30})://")
 _DB_SCHEME = re.compile(r"(sqlite|postgresql)(\+[a-z0-9_]+)?")
 
@@ -193,8 +190,12 @@ def _zone(value: Any) -> str:
 
 
 def _address(value: Any) -> str:
-    if not isinstance(value, str) or len(value.strip()) > 254 or not _ADDRESS.fullmatch(value.strip()):
-        raise _Bad("one email address like 'coordinator@coop.k12.ar.us'")
+    expected = "one email address like 'coordinator@coop.k12.ar.us'"
+    if not isinstance(value, str):
+        raise _Bad(expected)
+    problem = address_problem(value.strip(), local_domain=True)  # the one definition (addresses.py)
+    if problem:
+        raise _Bad(expected, problem)
     return value.strip()
 
 

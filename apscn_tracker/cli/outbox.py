@@ -11,14 +11,20 @@ from typing import Annotated, Any
 import typer
 
 from apscn_tracker.cli.lazy import LazyCommands
+from apscn_tracker.cli.numbers import fits_ledger
 from apscn_tracker.cli.options import JsonOpt, LeaArg, TodayOpt, VendorOpt, YearOpt, make_app
 from apscn_tracker.cli.output import emit_json, print_table
 from apscn_tracker.mail.kinds import EMAIL_KINDS, Trigger, names
 
 sub = typer.Typer(no_args_is_help=True)
 
-IdArg = Annotated[int, typer.Argument(help="Message number (the id column of `apscn outbox list`).", min=1)]
-LimitOpt = Annotated[int | None, typer.Option("--limit", help="At most this many messages.", min=1, show_default=False)]
+IdArg = Annotated[
+    int, typer.Argument(help="Message number (the id column of `apscn outbox list`).", min=1, callback=fits_ledger)
+]
+LimitOpt = Annotated[
+    int | None,
+    typer.Option("--limit", help="At most this many messages.", min=1, show_default=False, callback=fits_ledger),
+]
 AgainOpt = Annotated[bool, typer.Option("--again", help="Queue a new copy even if this email was queued before.")]
 
 _STATUS_STYLES = {"status": {"pending": "yellow", "sending": "cyan", "sent": "green", "failed": "red"}}

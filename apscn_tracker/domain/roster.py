@@ -14,12 +14,12 @@ import io
 import re
 from dataclasses import dataclass, field
 
+from apscn_tracker.addresses import address_problem
 from apscn_tracker.domain.lea import LeaError, normalize_lea
 from apscn_tracker.errors import InputError
 
 MAX_FIELD = 200
 MAX_ROWS = 200_000
-_EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[A-Za-z]{2,}$")
 _FORMULA_START = ("=", "+", "@", "\t", "\r")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _COUNTY_COLUMNS = ("county", "coname", "county_name", "nmcnty")
@@ -86,8 +86,9 @@ def clean_email(value: str | None, what: str = "email") -> str | None:
     text = clean_text(value, what)
     if text is None:
         return None
-    if len(text) > 254 or not _EMAIL.match(text):
-        raise RosterError(f"{what} {text!r} is not an email address like name@district.k12.ar.us")
+    problem = address_problem(text)
+    if problem:
+        raise RosterError(f"{what} {text!r} is not an email address that can receive mail: {problem}")
     return text.lower()
 
 

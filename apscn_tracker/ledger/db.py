@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from apscn_tracker.errors import LedgerError
 from apscn_tracker.ledger.models import partial_indexes
+from apscn_tracker.redact import redact, redact_url
 
 if TYPE_CHECKING:
     from apscn_tracker.config import Settings
@@ -183,7 +184,8 @@ def open_ledger(settings: Settings, *, migrate: bool = True) -> Ledger:
     except LedgerError:
         raise
     except Exception as exc:  # a path that cannot be written, a server that is down ...
-        raise LedgerError(f"cannot open the ledger at {_redact(settings.url)}: {_first_line(exc)}") from None
+        detail = redact(_first_line(exc), url=settings.url)
+        raise LedgerError(f"cannot open the ledger at {redact_url(settings.url)}: {detail}") from None
     return Ledger(engine)
 
 
@@ -231,12 +233,3 @@ def describe_db_error(exc: BaseException) -> str | None:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def _redact(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return url

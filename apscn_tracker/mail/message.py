@@ -14,6 +14,7 @@ import hashlib
 import re
 from datetime import UTC, datetime
 from email import policy
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -21,6 +22,7 @@ from email.utils import format_datetime, getaddresses
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from apscn_tracker.addresses import address_problem
 from apscn_tracker.errors import UserError
 
 if TYPE_CHECKING:
@@ -28,7 +30,6 @@ if TYPE_CHECKING:
     from apscn_tracker.ledger.models import Outbox
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
-_ADDR_SPEC = re.compile(r"^[^\s@<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 
 class HeaderError(UserError):
@@ -63,14 +64,23 @@ _CACHED = 8192
 def _format_address(email: str, name: str | None) -> str:
     check_header("email address", email)
     email = email.strip()
-    if not _ADDR_SPEC.match(email):
-        raise HeaderError(f"{email!r} is not an email address like name@district.k12.ar.us")
+    _check_deliverable(email)
     if name:
         check_header("display name", name)
     try:
         return str(Address(display_name=(name or "").strip(), addr_spec=email))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, HeaderParseError) as exc:
         raise HeaderError(f"{email!r} is not a usable email address ({exc})") from None
+
+
+def _check_deliverable(addr_spec: str, field: str | None = None) -> None:
+    """``HeaderError`` with the reason when mail to ``addr_spec`` cannot be delivered (``addresses``); a domain
+    without a dot is let through here (the default sender is ``apscn-tracker@localhost``)."""
+    problem = address_problem(addr_spec, local_domain=True)
+    if problem:
+        raise HeaderError(
+            f"{f'{field}: ' if field else ''}{addr_spec!r} is not an email address that can receive mail: {problem}"
+        )
 
 
 def parse_addresses(text: str, field: str = "To") -> list[Address]:
@@ -88,14 +98,24 @@ def _parse_addresses(text: str, field: str) -> tuple[Address, ...]:
     try:
         header = policy.default.header_factory(field, text)
     except (IndexError, ValueError, TypeError) as exc:  # the parser itself trips on some bad input ("a@")
-        raise HeaderError(f"{field} {text!r} is not a valid address list ({type(exc).__name__})") from None
+        raise HeaderError(
+            f"{field} {text!r} is not a valid address list ({_why(text) or type(exc).__name__})"
+        ) from None
     if header.defects:
-        raise HeaderError(f"{field} {text!r} is not a valid address list ({header.defects[0]})")
+        raise HeaderError(f"{field} {text!r} is not a valid address list ({_why(text) or header.defects[0]})")
     found = tuple(header.addresses)
     for a in found:
-        if not _ADDR_SPEC.match(a.addr_spec):
-            raise HeaderError(f"{field}: {a.addr_spec!r} is not an email address")
+        _check_deliverable(a.addr_spec, field)
     return found
+
+
+def _why(text: str) -> str | None:
+    """The reason an address of ``text`` cannot receive mail, when the header parser only says it is invalid."""
+    for _, addr in getaddresses([text]):
+        problem = address_problem(addr, local_domain=True) if addr else None
+        if problem:
+            return f"{addr!r} is not an email address that can receive mail: {problem}"
+    return None
 
 
 def normalize_addresses(values: list[str] | tuple[str, ...], field: str) -> list[str]:
@@ -141,19 +161,21 @@ def check_sender(settings: Settings) -> tuple[Address, str | None]:
 def _check_sender(
     mail_from: str, coordinator_email: str | None, coordinator_name: str | None
 ) -> tuple[Address, str | None]:
+    why = ""
     try:
         senders = parse_addresses(mail_from, "From")
-    except HeaderError:
-        senders = []
+    except HeaderError as exc:
+        senders, why = [], f" ({exc})"
     if len(senders) != 1:
-        raise HeaderError("mail_from must be one address, like 'APSCN Tracker <tracker@coop.k12.ar.us>'")
+        raise HeaderError(f"mail_from must be one address, like 'APSCN Tracker <tracker@coop.k12.ar.us>'{why}")
     reply_to = None
     if coordinator_email:
         try:
             reply_to = format_address(coordinator_email, coordinator_name)
-        except HeaderError:
+        except HeaderError as exc:
             raise HeaderError(
-                "coordinator_email must be one address like coordinator@coop.k12.ar.us, and coordinator_name one line"
+                "coordinator_email must be one address like coordinator@coop.k12.ar.us, and coordinator_name one "
+                f"line ({exc})"
             ) from None
         if Address(addr_spec=coordinator_email.strip()).addr_spec.lower() == senders[0].addr_spec.lower():
             reply_to = None

@@ -27,6 +27,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from apscn_tracker.config import ConfigError
 from apscn_tracker.mail.message import message_bytes
 
 if TYPE_CHECKING:
@@ -193,6 +194,9 @@ class SmtpTransport:
                 "set APSCN_SMTP_SECURITY to starttls or ssl",
                 stop_batch=True,
             )
+        problem = login_problem(self.user, self._password)
+        if problem:
+            raise TemporaryError(problem, stop_batch=True)
         conn: smtplib.SMTP | None = None
         try:
             if self.security == "ssl":
@@ -207,6 +211,11 @@ class SmtpTransport:
                 conn.ehlo()
             if self.user:
                 conn.login(self.user, self._password or "")
+        except UnicodeError:  # smtplib encodes the login as ASCII; its message would name a character and where
+            self._drop(conn)
+            raise TemporaryError(
+                _NOT_ASCII.format(var="APSCN_SMTP_USER or APSCN_SMTP_PASSWORD"), stop_batch=True
+            ) from None
         except smtplib.SMTPAuthenticationError as exc:
             self._drop(conn)
             raise TemporaryError(
@@ -308,9 +317,31 @@ def _os_error(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+_NOT_ASCII = (
+    "{var} holds characters outside ASCII, which the SMTP login (AUTH) cannot carry; give the mail account "
+    "a user name and a password made of ASCII characters"
+)
+
+
+def login_problem(user: str | None, password: str | None) -> str | None:
+    """Why the SMTP login cannot be made with these credentials, or None. smtplib sends the user name and the
+    password as ASCII in every AUTH mechanism it offers (PLAIN, LOGIN, CRAM-MD5); the message never shows a
+    character of them, nor where it is."""
+    if not user:
+        return None  # no login
+    for var, value in (("APSCN_SMTP_USER", user), ("APSCN_SMTP_PASSWORD", password)):
+        if value and not value.isascii():
+            return _NOT_ASCII.format(var=var)
+    return None
+
+
 def make_transport(settings: Settings) -> FileTransport | SmtpTransport:
-    """The transport the configuration names (``mail_transport``: file or smtp)."""
+    """The transport the configuration names (``mail_transport``: file or smtp). A login that cannot be made is
+    a setup problem (``ConfigError``), found before any message is claimed."""
     if settings.mail_transport == "smtp":
+        problem = login_problem(settings.smtp_user, settings.smtp_password)
+        if problem:
+            raise ConfigError(problem)
         return SmtpTransport(
             host=settings.smtp_host,
             port=settings.smtp_port,

@@ -25,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from apscn_tracker.config import Settings
 from apscn_tracker.ledger.db import open_ledger
 from apscn_tracker.ledger.scheduler_lock import make_lock
+from apscn_tracker.redact import RedactingFilter
 from apscn_tracker.scheduler.jobs import DELIVERY_EVERY_MINUTES, Runner
 from apscn_tracker.services.send_hour import check_send_hour
 
@@ -84,6 +85,7 @@ def run(
     lock = make_lock(settings, ledger.engine)
     lock.acquire()
     stopper: list[threading.Thread] = []
+    unhide = hide_secrets_in_logs(settings)
     try:
         runner = Runner(settings, lock=lock)
         sched = build_scheduler(runner)
@@ -122,8 +124,24 @@ def run(
         log.info("scheduler stopped after %.0f s; ticks run: %d", time.monotonic() - started, runner.ticks)
         return 0
     finally:
+        unhide()
         lock.release()
         ledger.dispose()
+
+
+def hide_secrets_in_logs(settings: Settings) -> Callable[[], None]:
+    """Every handler of the root logger writes each line (and traceback) with the database and SMTP passwords
+    hidden, whatever logged it (a driver's message, a library's traceback). Returns the undo."""
+    hiding = RedactingFilter(url=settings.url, secrets=[settings.smtp_password])
+    handlers = list(logging.getLogger().handlers)
+    for handler in handlers:
+        handler.addFilter(hiding)
+
+    def undo() -> None:
+        for handler in handlers:
+            handler.removeFilter(hiding)
+
+    return undo
 
 
 def _shutdown(sched: BlockingScheduler) -> None:

@@ -24,6 +24,12 @@ def _emails(values: list[str] | None) -> list[str]:
     return out
 
 
+def _named(values: list[str] | None) -> list[str]:
+    """Contacts to remove, as stored (lower case). Not checked for delivery: that is how a contact stored before
+    addresses were checked, which ``apscn doctor`` lists, is removed."""
+    return list(dict.fromkeys(v.strip().lower() for v in values or [] if v and v.strip()))
+
+
 def add_district(
     app: App,
     *,
@@ -84,7 +90,7 @@ def edit_district(
     """Change a district. ``emails`` replaces the contact list; ``add_emails``/``remove_emails`` adjust it."""
     new_name, new_county = clean_text(name, "name"), clean_text(county, "county")
     replace = _emails(emails) if emails else None
-    adding, removing = _emails(add_emails), _emails(remove_emails)
+    adding, removing = _emails(add_emails), _named(remove_emails)
     cname, crole = clean_text(contact_name, "contact name"), clean_text(contact_role, "contact role")
     if not any([new_name, new_county, replace, adding, removing, cname, crole]):
         raise UserError("nothing to change: give --name, --county, --email, --add-email or --remove-email")

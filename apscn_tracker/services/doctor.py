@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from shlex import quote
 from typing import Any
 
 from sqlalchemy import func, select
 
+from apscn_tracker.addresses import address_problem
 from apscn_tracker.config import ConfigError, Settings
 from apscn_tracker.ledger.models import Outbox
 from apscn_tracker.ledger.scheduler_lock import scheduler_holder
@@ -19,6 +21,7 @@ from apscn_tracker.mail.claims import CLAIM_TIMEOUT
 from apscn_tracker.mail.message import HeaderError, check_sender
 from apscn_tracker.mail.outbox import counts
 from apscn_tracker.mail.render import template_problems
+from apscn_tracker.mail.transports import login_problem
 from apscn_tracker.services.app import App
 from apscn_tracker.services.digest import districts_without_contact
 from apscn_tracker.services.send_hour import check_send_hour
@@ -69,6 +72,7 @@ def config_checks(settings: Settings) -> list[Check]:
             problems.append("smtp_user is set but APSCN_SMTP_PASSWORD is not: the SMTP login will fail")
         if settings.smtp_security == "none" and settings.smtp_user:
             problems.append("smtp_security is 'none' with a login: the password would cross the network in clear")
+        problems.extend(p for p in [login_problem(settings.smtp_user, settings.smtp_password)] if p)
     problems.extend(_template_problems(settings))
     if problems:
         checks.append(Check("configuration", ATTENTION, f"{len(problems)} configuration problem(s)", problems))
@@ -216,6 +220,40 @@ def contact_check(app: App) -> Check:
     )
 
 
+def address_check(app: App) -> Check:
+    """The stored addresses that cannot receive mail (``addresses``): contacts and Onboarding Managers entered
+    before addresses were checked where they come in. Reminders skip them."""
+    from apscn_tracker.ledger.models import Contact, District, Vendor
+
+    contact, district, vendor = Contact.__table__.c, District.__table__.c, Vendor.__table__.c
+    found: list[str] = []
+    with app.ledger.read() as s:
+        rows = s.execute(
+            select(district.lea_code, contact.email)
+            .join_from(Contact.__table__, District.__table__, contact.district_id == district.id)
+            .order_by(district.lea_code, contact.email)
+        )
+        for lea, email in rows:
+            problem = address_problem(email)
+            if problem:
+                found.append(
+                    f"{lea} contact {email}: {problem}; `apscn district edit {lea} --remove-email {quote(email)}`"
+                )
+        for name, email in s.execute(select(vendor.name, vendor.onboarding_email).order_by(vendor.name)):
+            problem = address_problem(email) if email else None
+            if problem:
+                fix = f"`apscn vendor edit {quote(name)} --onboarding-email ADDRESS`"
+                found.append(f"{name} onboarding manager {email}: {problem}; {fix}")
+    if not found:
+        return Check("addresses", OK, "every stored address can receive mail")
+    return Check(
+        "addresses",
+        ATTENTION,
+        f"{len(found)} stored address(es) cannot receive mail: nothing is sent to them; replace or remove them",
+        found[:LISTED] + ([f"... and {len(found) - LISTED} more"] if len(found) > LISTED else []),
+    )
+
+
 def scheduler_check(settings: Settings) -> Check:
     if not settings.is_sqlite:
         return Check("scheduler", INFO, "PostgreSQL ledger: the scheduler holds an advisory lock while it runs")
@@ -238,6 +276,7 @@ def doctor(app: App, *, now: datetime | None = None) -> dict[str, Any]:
     checks.append(tick_check(app, now))
     checks.extend(outbox_checks(app, now))
     checks.append(contact_check(app))
+    checks.append(address_check(app))
     checks.append(scheduler_check(app.settings))
     return _result(checks, now)
 

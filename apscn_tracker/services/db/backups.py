@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 
 from apscn_tracker.errors import UserError
+from apscn_tracker.redact import redact_url
 from apscn_tracker.services.app import App
 from apscn_tracker.services.db.common import sqlite_file
 
@@ -30,8 +31,9 @@ def libpq_url(url: str) -> str:
         u = make_url(url)
     except Exception:
         return "postgresql://USER@HOST/DATABASE"
-    bare = URL.create("postgresql", username=u.username, host=u.host, port=u.port, database=u.database, query=u.query)
-    return bare.render_as_string(hide_password=False)
+    query = {k: v for k, v in u.query.items() if "pass" not in k.lower()}  # password, sslpassword
+    bare = URL.create("postgresql", username=u.username, host=u.host, port=u.port, database=u.database, query=query)
+    return redact_url(bare.render_as_string(hide_password=False))
 
 
 def backup(app: App, *, dest: Path, force: bool = False) -> dict[str, Any]:
