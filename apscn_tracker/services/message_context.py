@@ -16,7 +16,7 @@ from apscn_tracker.errors import UserError
 from apscn_tracker.mail.kinds import EmailKind, Trigger, email_kind
 from apscn_tracker.services.app import App
 from apscn_tracker.services.digest import digest_values
-from apscn_tracker.services.lookup import Lookup
+from apscn_tracker.services.lookup import DistrictRow, Lookup, VendorRow
 from apscn_tracker.services.recipients import Recipients, recipients
 
 # Keys every context holds, so templates can test them (StrictUndefined refuses unknown names only).
@@ -33,7 +33,7 @@ CONTEXT_DEFAULTS: dict[str, Any] = {
 }
 
 
-def _school_year(value: Any) -> SchoolYear | None:
+def _school_year(value: int | SchoolYear | str | None) -> SchoolYear | None:
     if value is None or isinstance(value, SchoolYear):
         return value
     if isinstance(value, int):
@@ -49,17 +49,20 @@ def default_year(entry: EmailKind, today: date) -> SchoolYear | None:
     return SchoolYear.of(today) if entry.about_district else None
 
 
-def _district_dict(look: Lookup, d: Any) -> dict[str, Any]:
+def _district_dict(look: Lookup, d: DistrictRow) -> dict[str, Any]:
     return {
         "id": d.id,
         "lea": d.lea_code,
         "name": d.name,
         "county": d.county,
-        "contacts": [{"name": c.name, "email": c.email, "role": c.role} for c in look.contacts(d.id)],
+        "contacts": [
+            {"name": c.name, "email": c.email, "role": c.role}
+            for c in (look.contacts(d.id) if d.id is not None else [])
+        ],
     }
 
 
-def _vendor_dict(v: Any) -> dict[str, Any]:
+def _vendor_dict(v: VendorRow) -> dict[str, Any]:
     return {"id": v.id, "name": v.name, "onboarding_name": v.onboarding_name, "onboarding_email": v.onboarding_email}
 
 
