@@ -39,6 +39,7 @@ from apscn_tracker.mail.claims import (
     renew,
     rowcount,
 )
+from apscn_tracker.mail.kinds import DELIVERY_FAILED
 from apscn_tracker.mail.message import HeaderError, address_emails, build_message, check_sender
 from apscn_tracker.mail.outbox import OUTBOX
 from apscn_tracker.mail.transports import PermanentError, TemporaryError, make_transport
@@ -47,7 +48,6 @@ log = logging.getLogger("apscn_tracker.mail")
 
 BASE_DELAY = timedelta(minutes=1)
 MAX_DELAY = timedelta(hours=6)
-DELIVERY_FAILED = "delivery_failed"
 
 
 class Enqueue(Protocol):

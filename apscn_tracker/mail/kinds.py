@@ -107,6 +107,15 @@ class EmailKind:
         return copy.deepcopy(dict(self.sample))
 
 
+# The names of the kinds that are not reminder rules (those are the domain's), for the modules that send them.
+COORDINATOR_DIGEST = "coordinator_digest"
+REQUEST_FORM = "request_form"
+POWERSCHOOL_ACTIVATION = "powerschool_activation"
+UPLOAD_COMPLETE = "upload_complete"
+DELIVERY_FAILED = "delivery_failed"
+REPORT_READY = "report_ready"
+
+
 _SAMPLE_FAILED = MappingProxyType(
     {
         "failed": {
@@ -182,7 +191,7 @@ _ALL = (
         act_next_working_day=True,
     ),
     EmailKind(
-        name="coordinator_digest",
+        name=COORDINATOR_DIGEST,
         to=(_C,),
         cc=(),
         trigger=Trigger.DAILY_DIGEST,
@@ -191,7 +200,7 @@ _ALL = (
         act_next_working_day=True,
     ),
     EmailKind(
-        name="request_form",
+        name=REQUEST_FORM,
         to=(_D,),
         cc=(_C,),
         trigger=Trigger.ON_DEMAND,
@@ -200,7 +209,7 @@ _ALL = (
         method="api",
     ),
     EmailKind(
-        name="powerschool_activation",
+        name=POWERSCHOOL_ACTIVATION,
         to=(_D,),
         cc=(_C,),
         trigger=Trigger.ON_DEMAND,
@@ -210,7 +219,7 @@ _ALL = (
         yearly=False,
     ),
     EmailKind(
-        name="upload_complete",
+        name=UPLOAD_COMPLETE,
         to=(_O,),
         cc=(_D, _C),
         trigger=Trigger.ON_DEMAND,
@@ -220,7 +229,7 @@ _ALL = (
         method="sftp",
     ),
     EmailKind(
-        name="delivery_failed",
+        name=DELIVERY_FAILED,
         to=(_C,),
         cc=(),
         trigger=Trigger.DELIVERY_FAILURE,
@@ -230,7 +239,7 @@ _ALL = (
         sample=_SAMPLE_FAILED,
     ),
     EmailKind(
-        name="report_ready",
+        name=REPORT_READY,
         to=(_C,),
         cc=(),
         trigger=Trigger.YEARLY_REPORT,

@@ -17,12 +17,10 @@ from apscn_tracker.domain.schoolyear import SchoolYear, parse_year
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import District, Vendor
-from apscn_tracker.mail.kinds import EmailKind, Role, on_demand
+from apscn_tracker.mail.kinds import REQUEST_FORM, EmailKind, Role, on_demand
 from apscn_tracker.mail.outbox import find_by_key, row_dict
 from apscn_tracker.services.app import App
 from apscn_tracker.services.messages import queue_message
-
-REQUEST_FORM = "request_form"
 
 
 def resolve(session: Session, *, lea: str | None, vendor: str | None) -> tuple[District | None, Vendor | None]:

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Event, Renewal
+from apscn_tracker.mail.kinds import COORDINATOR_DIGEST, REPORT_READY
 from apscn_tracker.mail.outbox import queued_keys
 from apscn_tracker.services.app import App
 from apscn_tracker.services.messages import queue_message
@@ -22,8 +23,7 @@ from apscn_tracker.services.tick.base import ACTOR
 
 log = logging.getLogger("apscn_tracker.tick")
 
-DIGEST = "coordinator_digest"
-REPORT_READY = "report_ready"
+DIGEST = COORDINATOR_DIGEST
 REPORT_WINDOW = timedelta(days=31)  # a missed July 1 is caught up until the end of July
 
 RENEWAL, EVENT = Renewal.__table__, Event.__table__
