@@ -109,18 +109,23 @@ def show(
 
 @sub.command("send")
 def send_due(limit: LimitOpt = None, as_json: JsonOpt = False) -> None:
-    """Deliver the messages that are due now (the tick does this too)."""
+    """Deliver the messages that are due now (the tick does this too).
+
+    Exit code 1 when a mail setup problem (login, TLS, the outbox folder) or a full disk stopped it."""
     from apscn_tracker.services.outbox import send_now
 
     r = send_now(make_app(), limit=limit)
     if as_json:
         emit_json(r)
-        return
-    where = f" to {r['folder']}" if r.get("folder") else ""
-    typer.echo(
-        f"sent {r['sent']}{where}, failed {r['failed']}, to retry {r['retrying']}; "
-        f"waiting: {r['queue']['pending']}, failed in all: {r['queue']['failed']}"
-    )
+    else:
+        where = f" to {r['folder']}" if r.get("folder") else ""
+        typer.echo(
+            f"sent {r['sent']}{where}, failed {r['failed']}, to retry {r['retrying']}; "
+            f"waiting: {r['queue']['pending']}, failed in all: {r['queue']['failed']}"
+        )
+    if r.get("error"):  # the mail setup or the disk stopped the run: the rest waits, untouched
+        typer.echo(f"error: {r['error']}", err=True)
+        raise typer.Exit(1)
 
 
 @sub.command()

@@ -42,7 +42,7 @@ from apscn_tracker.mail.claims import (
 from apscn_tracker.mail.kinds import DELIVERY_FAILED
 from apscn_tracker.mail.message import HeaderError, address_emails, build_message, check_sender
 from apscn_tracker.mail.outbox import OUTBOX
-from apscn_tracker.mail.transports import PermanentError, TemporaryError, make_transport
+from apscn_tracker.mail.transports import PermanentError, SetupError, TemporaryError, make_transport
 
 log = logging.getLogger("apscn_tracker.mail")
 
@@ -238,15 +238,25 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def deliver_due(app: App, *, enqueue: Enqueue, now: datetime | None = None, limit: int | None = None) -> dict[str, int]:
+def deliver_due(
+    app: App,
+    *,
+    enqueue: Enqueue,
+    now: datetime | None = None,
+    limit: int | None = None,
+    counts: dict[str, Any] | None = None,
+) -> dict[str, int]:
     """Deliver every due message (at most ``limit``) through the configured transport, one connection.
 
     ``enqueue`` queues the coordinator's ``delivery_failed`` notices (see the module doc). ``now`` (aware UTC)
     fixes the clock for rehearsals and tests; by default the real time of each step.
-    Returns counts: ``sent``, ``failed`` (refused for good), ``retrying`` (back in the queue for later).
+    Returns counts: ``sent``, ``failed`` (refused for good), ``retrying`` (back in the queue for later); with
+    ``counts`` given, they are added to it as each message is marked, so they stay true if the run stops on an
+    error (a ``SetupError``, a full disk): what was sent before it is counted, the untried rows are given back.
     """
     fixed = _now(now) if now is not None else None
-    counts = {"sent": 0, "failed": 0, "retrying": 0}
+    if counts is None:
+        counts = {"sent": 0, "failed": 0, "retrying": 0}
     check_sender(app.settings)  # a wrong mail_from is a setup problem: claim nothing
     worker = worker_id()
     transport = make_transport(app.settings)
@@ -274,8 +284,17 @@ def deliver_due(app: App, *, enqueue: Enqueue, now: datetime | None = None, limi
                         return counts
                     counts[outcome] += 1
             finally:
-                release(app, left, worker=worker)  # the batch stopped early: the rest waits for the next run
+                _give_back(app, left, worker=worker)  # the batch stopped early: the rest waits for the next run
     return counts
+
+
+def _give_back(app: App, rows: list[Outbox], *, worker: str) -> None:
+    """Release untried rows; if even that cannot be written (a full disk), they wait for the claim timeout, and
+    the error that stopped the run is the one reported."""
+    try:
+        release(app, rows, worker=worker)
+    except Exception:  # the ledger cannot be written now: say so, keep the first error
+        log.warning("could not give back %d claimed message(s); they wait for the claim timeout", len(rows))
 
 
 STOP = "stop"
@@ -291,6 +310,9 @@ def _deliver_one(
     except (HeaderError, PermanentError) as exc:
         _mark_failed(app, row, worker=worker, now=fixed or _now(None), error=str(exc), enqueue=enqueue)
         return "failed"
+    except SetupError:  # the setup, not this message: no try charged, the run stops
+        _give_back(app, [row], worker=worker)
+        raise
     except TemporaryError as exc:
         _mark_retry(app, row, worker=worker, now=fixed or _now(None), error=str(exc))
         return STOP if exc.stop_batch else "retrying"

@@ -5,7 +5,10 @@ message and reuses it for the whole batch. Failures are classified:
 
 - ``PermanentError``: the server refused this message for good (a 5xx reply); retrying cannot help.
 - ``TemporaryError``: try again later (a 4xx reply, a refused connection, a timeout). With ``stop_batch`` the
-  problem is the server or the configuration, not the message: the batch stops, nothing else is tried.
+  problem is the server, not the message: the batch stops, nothing else is tried.
+- ``SetupError``: the setup is at fault, not the message (a login refused, TLS that does not match the server, a
+  server that wants encryption first, a certificate not trusted, an outbox folder that cannot be written or a
+  full disk). No try is charged to the message; the run stops and its one line names the setting to fix.
 
 The SMTP password comes from the settings (the environment); it is never logged and is scrubbed from every
 error text a transport produces.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import ipaddress
 import logging
 import os
@@ -28,7 +32,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from apscn_tracker.config import ConfigError
+from apscn_tracker.errors import UserError
 from apscn_tracker.mail.message import message_bytes
+from apscn_tracker.mail.smtp_login import login_once, login_problem, not_ascii
 
 if TYPE_CHECKING:
     from apscn_tracker.config import Settings
@@ -52,6 +58,14 @@ class TemporaryError(DeliveryError):
     def __init__(self, message: str, *, code: int | None = None, stop_batch: bool = False) -> None:
         super().__init__(message, code=code)
         self.stop_batch = stop_batch
+
+
+class SetupError(TemporaryError, UserError):
+    """The setup is at fault, not the message: it waits with no try charged, the run stops, and this one line
+    (a ``UserError``: the command line and the scheduler say it so) names the setting to fix."""
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message, code=code, stop_batch=True)
 
 
 class Transport(Protocol):
@@ -108,10 +122,29 @@ class FileTransport:
                 os.fsync(fh.fileno())
             os.replace(tmp, target)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise TemporaryError(f"cannot write {target}: {exc.strerror or exc}", stop_batch=True) from None
+            with contextlib.suppress(OSError):  # the folder may not even exist
+                tmp.unlink(missing_ok=True)
+            raise _write_error(self.directory, target, exc) from None
         log.info("wrote %s", target)
         return {}
+
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+_CANNOT_WRITE = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST, errno.EISDIR, errno.ELOOP)
+
+
+def _write_error(folder: Path, target: Path, exc: OSError) -> TemporaryError:
+    """A full disk or a folder that cannot be written is the setup's problem (``SetupError``); anything else
+    (an I/O error, say) is tried again later."""
+    why = exc.strerror or str(exc)
+    if exc.errno in _DISK_FULL:
+        return SetupError(f"the disk holding the outbox folder {folder} is full ({why}); free some space")
+    if exc.errno in _CANNOT_WRITE:
+        return SetupError(
+            f"the outbox folder {folder} cannot be written ({why}); make it a folder this user can write "
+            "(it is $APSCN_HOME/outbox), or set APSCN_HOME"
+        )
+    return TemporaryError(f"cannot write {target}: {why}", stop_batch=True)
 
 
 def _is_loopback(host: str) -> bool:
@@ -185,18 +218,15 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         if self.user and not self._password:
-            raise TemporaryError(
-                "APSCN_SMTP_USER is set but APSCN_SMTP_PASSWORD is not; set it in the environment", stop_batch=True
-            )
+            raise SetupError("APSCN_SMTP_USER is set but APSCN_SMTP_PASSWORD is not; set it in the environment")
         if self.user and self.security == "none" and not _is_loopback(self.host):
-            raise TemporaryError(
+            raise SetupError(
                 f"refusing to send the SMTP password to {self.host} without encryption; "
-                "set APSCN_SMTP_SECURITY to starttls or ssl",
-                stop_batch=True,
+                "set APSCN_SMTP_SECURITY to starttls or ssl"
             )
         problem = login_problem(self.user, self._password)
         if problem:
-            raise TemporaryError(problem, stop_batch=True)
+            raise SetupError(problem)
         conn: smtplib.SMTP | None = None
         try:
             if self.security == "ssl":
@@ -210,40 +240,30 @@ class SmtpTransport:
                 conn.starttls(context=ssl.create_default_context())
                 conn.ehlo()
             if self.user:
-                conn.login(self.user, self._password or "")
+                login_once(conn, self.user, self._password or "")
         except UnicodeError:  # smtplib encodes the login as ASCII; its message would name a character and where
             self._drop(conn)
-            raise TemporaryError(
-                _NOT_ASCII.format(var="APSCN_SMTP_USER or APSCN_SMTP_PASSWORD"), stop_batch=True
-            ) from None
-        except smtplib.SMTPAuthenticationError as exc:
-            self._drop(conn)
-            raise TemporaryError(
-                f"{self._where()} refused the login of {self.user} ({self._reply(exc.smtp_code, exc.smtp_error)}); "
-                "check APSCN_SMTP_USER and APSCN_SMTP_PASSWORD",
-                code=exc.smtp_code,
-                stop_batch=True,
-            ) from None
-        except smtplib.SMTPNotSupportedError as exc:
-            self._drop(conn)
-            raise TemporaryError(
-                f"{self._where()} does not support {'STARTTLS' if self.security == 'starttls' else 'login'} "
-                f"({self._scrub(str(exc))}); check APSCN_SMTP_SECURITY and APSCN_SMTP_PORT",
-                stop_batch=True,
-            ) from None
+            raise SetupError(not_ascii("APSCN_SMTP_USER or APSCN_SMTP_PASSWORD")) from None
         except smtplib.SMTPResponseException as exc:
             self._drop(conn)
-            raise TemporaryError(
-                f"{self._where()} answered {self._reply(exc.smtp_code, exc.smtp_error)}",
-                code=exc.smtp_code,
-                stop_batch=True,
+            raise self._refused_at_connect(exc) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            self._drop(conn)
+            what = "STARTTLS" if "STARTTLS" in str(exc) else "a login (AUTH) here, maybe only once encrypted"
+            fix = "check APSCN_SMTP_SECURITY and APSCN_SMTP_PORT"
+            raise SetupError(f"{self._where()} does not offer {what}; {fix}") from None
+        except ssl.SSLCertVerificationError as exc:
+            self._drop(conn)
+            raise SetupError(
+                f"the certificate of {self._where()} is not trusted ({self._scrub(exc.verify_message or str(exc))}); "
+                "check APSCN_SMTP_HOST is the name on the certificate, or add its CA to the system's trusted "
+                "certificates (or name it with SSL_CERT_FILE)"
             ) from None
         except ssl.SSLError as exc:
             self._drop(conn)
-            raise TemporaryError(
+            raise SetupError(
                 f"TLS with {self._where()} failed ({self._scrub(getattr(exc, 'reason', None) or str(exc))}); "
-                "check APSCN_SMTP_SECURITY (ssl for port 465, starttls for 587)",
-                stop_batch=True,
+                "check APSCN_SMTP_SECURITY and APSCN_SMTP_PORT (ssl for port 465, starttls for 587)"
             ) from None
         except (OSError, smtplib.SMTPException) as exc:
             self._drop(conn)
@@ -253,6 +273,24 @@ class SmtpTransport:
         self.connections += 1
         log.info("connected to %s (%s)%s", self._where(), self.security, f" as {self.user}" if self.user else "")
         return conn
+
+    def _refused_at_connect(self, exc: smtplib.SMTPResponseException) -> TemporaryError:
+        """A reply that ended the greeting, STARTTLS or the login. A refused login, or a server that wants
+        encryption or a login first, is the setup's problem; a busy server (4xx) is tried again later."""
+        reply = self._reply(exc.smtp_code, exc.smtp_error)
+        if 400 <= exc.smtp_code < 500:
+            return TemporaryError(f"{self._where()} answered {reply}", code=exc.smtp_code, stop_batch=True)
+        if _wants_tls(exc):
+            return SetupError(
+                f"{self._where()} wants an encrypted connection first ({reply}); set APSCN_SMTP_SECURITY to "
+                "starttls (port 587) or ssl (port 465), and APSCN_SMTP_PORT to match"
+            )
+        if isinstance(exc, smtplib.SMTPAuthenticationError) or exc.smtp_code == 530:
+            why = f"refused the login of {self.user}" if self.user else "wants a login"
+            return SetupError(f"{self._where()} {why} ({reply}); check APSCN_SMTP_USER and APSCN_SMTP_PASSWORD")
+        return SetupError(
+            f"{self._where()} answered {reply}; check APSCN_SMTP_HOST, APSCN_SMTP_PORT, APSCN_SMTP_SECURITY"
+        )
 
     @staticmethod
     def _drop(conn: smtplib.SMTP | None) -> None:
@@ -286,6 +324,8 @@ class SmtpTransport:
             raise PermanentError(f"recipients refused: {text}", code=550) from None
         except smtplib.SMTPSenderRefused as exc:
             self.close()
+            if exc.smtp_code == 530:  # encryption or a login first: the setup, not the sender
+                raise self._refused_at_connect(exc) from None
             raise TemporaryError(
                 f"{self._where()} refused the sender {exc.sender} ({self._reply(exc.smtp_code, exc.smtp_error)}); "
                 "check APSCN_MAIL_FROM",
@@ -309,30 +349,18 @@ class SmtpTransport:
         return {addr: self._reply(code, resp) for addr, (code, resp) in (refused or {}).items()}
 
 
+def _wants_tls(exc: smtplib.SMTPResponseException) -> bool:
+    """A 5xx reply saying encryption must come first (530 "issue a STARTTLS command first", 538, 5.7.11)."""
+    text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+    return exc.smtp_code == 538 or "5.7.11" in text or "STARTTLS" in text.upper() or "ENCRYPT" in text.upper()
+
+
 def _os_error(exc: BaseException) -> str:
     if isinstance(exc, socket.timeout | TimeoutError):
         return "timed out"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc) or type(exc).__name__
-
-
-_NOT_ASCII = (
-    "{var} holds characters outside ASCII, which the SMTP login (AUTH) cannot carry; give the mail account "
-    "a user name and a password made of ASCII characters"
-)
-
-
-def login_problem(user: str | None, password: str | None) -> str | None:
-    """Why the SMTP login cannot be made with these credentials, or None. smtplib sends the user name and the
-    password as ASCII in every AUTH mechanism it offers (PLAIN, LOGIN, CRAM-MD5); the message never shows a
-    character of them, nor where it is."""
-    if not user:
-        return None  # no login
-    for var, value in (("APSCN_SMTP_USER", user), ("APSCN_SMTP_PASSWORD", password)):
-        if value and not value.isascii():
-            return _NOT_ASCII.format(var=var)
-    return None
 
 
 def make_transport(settings: Settings) -> FileTransport | SmtpTransport:

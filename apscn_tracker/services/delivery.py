@@ -13,11 +13,14 @@ from apscn_tracker.services.app import App
 from apscn_tracker.services.messages import queue_message
 
 
-def deliver_pending(app: App, *, now: datetime | None = None, limit: int | None = None) -> dict[str, int]:
+def deliver_pending(
+    app: App, *, now: datetime | None = None, limit: int | None = None, counts: dict[str, Any] | None = None
+) -> dict[str, int]:
     """Deliver every due message (at most ``limit``) through the configured transport; counts ``sent``,
-    ``failed`` (refused for good) and ``retrying``. ``now`` (aware UTC) fixes the clock for rehearsals and tests."""
+    ``failed`` (refused for good) and ``retrying``, added to ``counts`` as they happen when it is given (they stay
+    true when the run stops on an error). ``now`` (aware UTC) fixes the clock for rehearsals and tests."""
 
     def enqueue(session: Session, **message: Any) -> object:
         return queue_message(session, app, **message)
 
-    return deliver_due(app, enqueue=enqueue, now=now, limit=limit)
+    return deliver_due(app, enqueue=enqueue, now=now, limit=limit, counts=counts)

@@ -7,6 +7,7 @@ from typing import Any
 
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
+from apscn_tracker.ledger.db import describe_db_error
 from apscn_tracker.mail.outbox import counts, list_messages, retry, show_message
 from apscn_tracker.services.app import App
 from apscn_tracker.services.delivery import deliver_pending
@@ -50,10 +51,18 @@ def retry_message(app: App, *, id: int) -> dict[str, Any]:
 
 
 def send_now(app: App, *, limit: int | None = None) -> dict[str, Any]:
-    """``outbox send``: deliver what is due now through the configured transport."""
+    """``outbox send``: deliver what is due now through the configured transport. A problem that stops the run
+    (the mail setup, a full disk) is ``error``, one line, beside the counts of what was done before it."""
     if limit is not None and limit < 1:
         raise UserError("--limit must be at least 1")
-    result: dict[str, Any] = dict(deliver_pending(app, limit=limit))
+    result: dict[str, Any] = {"sent": 0, "failed": 0, "retrying": 0}
+    try:
+        deliver_pending(app, limit=limit, counts=result)  # counted as they go: true if it stops midway
+    except Exception as exc:  # the mail setup, a full disk: what was sent is counted, the rest waits
+        error = str(exc) if isinstance(exc, UserError) else describe_db_error(exc)
+        if error is None:
+            raise
+        result["error"] = error
     with app.ledger.read() as s:
         result["queue"] = counts(s)
     result["transport"] = app.settings.mail_transport

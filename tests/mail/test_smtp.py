@@ -5,14 +5,10 @@ from __future__ import annotations
 import base64
 import logging
 import os
-import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -27,86 +23,13 @@ from apscn_tracker.mail.claims import CLAIM_TIMEOUT
 from apscn_tracker.mail.kinds import EMAIL_KINDS
 from apscn_tracker.mail.message import build_message
 from apscn_tracker.mail.outbox import problems
-from apscn_tracker.mail.transports import SmtpTransport, TemporaryError
+from apscn_tracker.mail.transports import SetupError, SmtpTransport, TemporaryError
 from apscn_tracker.services.delivery import deliver_pending
-from tests.support.mail import COORDINATOR, NOW, TODAY, build_scenario, mail_settings, parse, parts, queue, rows
+from tests.support.mail import COORDINATOR, NOW, TODAY, build_scenario, mail_settings, parts, queue, rows
+from tests.support.smtp_server import Server, authenticator, self_signed_certificate, server_context
 
 NOTHING = {"sent": 0, "failed": 0, "retrying": 0}
 SECRET = "Hunter2-s3cret-XYZ"
-
-
-# -- a real SMTP server ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Received:
-    peer: Any
-    mail_from: str
-    rcpt_tos: list[str]
-    data: bytes
-    tls: bool
-
-    @property
-    def message(self) -> EmailMessage:
-        return parse(self.data)
-
-
-class Handler:
-    """Accepts mail, or answers what it is told: ``data_replies`` (in order, one per message) to DATA,
-    ``rcpt_replies`` (per address) to RCPT. ``on_data`` runs once a message is received, before the reply."""
-
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-        self.data_replies: list[str] = []
-        self.rcpt_replies: dict[str, str] = {}
-        self.on_data: Callable[[], None] | None = None
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
-        reply = self.rcpt_replies.get(address.lower())
-        if reply:
-            return reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        if self.data_replies:
-            return self.data_replies.pop(0)
-        data = envelope.original_content or envelope.content
-        self.received.append(
-            Received(session.peer, envelope.mail_from, list(envelope.rcpt_tos), bytes(data), bool(session.ssl))
-        )
-        if self.on_data is not None:
-            self.on_data()
-        return "250 2.0.0 queued"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, **options: Any) -> None:
-        self.handler = Handler()
-        self.port = _free_port()
-        self.options = options
-        self.controller = None
-
-    def start(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **self.options)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    @property
-    def received(self) -> list[Received]:
-        return self.handler.received
 
 
 @pytest.fixture
@@ -353,20 +276,6 @@ def test_it_retries_when_the_server_does_not_answer_in_time(make_app):
 # -- login, TLS, secrets ---------------------------------------------------------------------------------
 
 
-def _authenticator(password: str):
-    from aiosmtpd.smtp import AuthResult, LoginPassword
-
-    def check(server, session, envelope, mechanism, auth_data):
-        ok = (
-            isinstance(auth_data, LoginPassword)
-            and auth_data.login == b"tracker"
-            and auth_data.password == password.encode()
-        )
-        return AuthResult(success=ok, handled=False)
-
-    return check
-
-
 def _all_stored_text(app) -> str:
     """Every value of every table of the ledger, as text."""
     meta = MetaData()
@@ -386,7 +295,7 @@ def _secret_forms(secret: str) -> list[str]:
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_it_logs_in_and_keeps_the_password_out_of_the_outbox_files_and_logs(make_app, cli, monkeypatch, caplog):
-    server = Server(authenticator=_authenticator(SECRET), auth_require_tls=False, auth_required=True)
+    server = Server(authenticator=authenticator(SECRET), auth_require_tls=False, auth_required=True)
     server.start()
     try:
         monkeypatch.setenv("APSCN_SMTP_PASSWORD", SECRET)
@@ -416,17 +325,18 @@ def test_it_logs_in_and_keeps_the_password_out_of_the_outbox_files_and_logs(make
         listing = cli("outbox", "list", "--json")
         shown = cli("outbox", "show", "1", "--json")
 
-        # a refused login: the error is stored, the password is not
+        # a refused login: a setup problem, said in one line without the password; the message is untouched
         monkeypatch.setenv("APSCN_SMTP_PASSWORD", "wrong-" + SECRET)
         monkeypatch.setenv("APSCN_MAIL_TRANSPORT", "smtp")
         queue(app, "request_form", key="cli-2")
         refused = cli("outbox", "send")
-        assert refused.exit_code == 0
+        assert refused.exit_code == 1
     finally:
         server.stop()
 
     last = rows(app)[-1]
-    assert last.status == "pending" and "refused the login of tracker" in last.last_error
+    assert last.status == "pending" and last.attempts == 0 and last.last_error is None
+    assert "refused the login of tracker" in refused.stderr and "APSCN_SMTP_PASSWORD" in refused.stderr
     assert len(server.received) == len(EMAIL_KINDS) + 1
     places = {
         "ledger": _all_stored_text(app),
@@ -436,7 +346,7 @@ def test_it_logs_in_and_keeps_the_password_out_of_the_outbox_files_and_logs(make
         "mail": "\n".join(r.data.decode("ascii") for r in server.received),
         "repr": repr(app.settings) + repr(SmtpTransport(host="h", port=1, user="tracker", password=SECRET)),
     }
-    assert places["eml"] and places["logs"] and "refused the login" in places["ledger"]
+    assert places["eml"] and places["logs"] and "refused the login" in places["cli"]
     for where, text in places.items():
         for form in _secret_forms(SECRET) + _secret_forms("wrong-" + SECRET):
             assert form not in text, f"the password shows in {where}"
@@ -458,47 +368,16 @@ def test_it_says_when_the_user_is_set_without_a_password():
 @pytest.fixture
 def certificate(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1, trusted by the client through SSL_CERT_FILE."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    cert, key = self_signed_certificate(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     return cert, key
 
 
-def _server_context(cert: Path, key: Path) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    return ctx
-
-
 def test_it_logs_in_after_starttls(make_app, certificate, monkeypatch):
     server = Server(
-        tls_context=_server_context(*certificate),
+        tls_context=server_context(*certificate),
         require_starttls=True,
-        authenticator=_authenticator(SECRET),
+        authenticator=authenticator(SECRET),
         auth_required=True,
     )
     server.start()
@@ -516,7 +395,7 @@ def test_it_logs_in_after_starttls(make_app, certificate, monkeypatch):
 
 def test_it_delivers_over_ssl(make_app, certificate):
     cert, key = certificate
-    server = Server(ssl_context=_server_context(cert, key))
+    server = Server(ssl_context=server_context(cert, key))
     server.start()
     try:
         app = make_app(TODAY, **smtp_settings(server, smtp_security="ssl"))
@@ -530,16 +409,18 @@ def test_it_delivers_over_ssl(make_app, certificate):
 
 def test_it_keeps_the_message_when_the_certificate_is_not_trusted(make_app, certificate, monkeypatch):
     monkeypatch.delenv("SSL_CERT_FILE")
-    server = Server(tls_context=_server_context(*certificate), require_starttls=True)
+    server = Server(tls_context=server_context(*certificate), require_starttls=True)
     server.start()
     try:
         app = make_app(TODAY, **smtp_settings(server, smtp_security="starttls"))
         build_scenario(app)
         queue(app, "lapsed_notice")
-        assert deliver_pending(app, now=NOW) == {"sent": 0, "failed": 0, "retrying": 1}
+        with pytest.raises(SetupError, match="certificate of 127.0.0.1:[0-9]+ is not trusted"):
+            deliver_pending(app, now=NOW)  # the setup, not the message: no try charged
     finally:
         server.stop()
-    assert "TLS with 127.0.0.1" in rows(app)[0].last_error and not server.received
+    (row,) = rows(app)
+    assert (row.status, row.attempts, row.last_error) == ("pending", 0, None) and not server.received
 
 
 def test_it_builds_messages_the_server_accepts_unchanged(app, smtp):

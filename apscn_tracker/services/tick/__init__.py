@@ -26,6 +26,7 @@ from typing import Any
 
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
+from apscn_tracker.ledger.db import describe_db_error
 from apscn_tracker.mail.kinds import TICK_KINDS
 from apscn_tracker.services.app import App
 from apscn_tracker.services.tick import coordinator, delivery, heartbeat, reminders, yearend
@@ -101,10 +102,10 @@ def _run(app: App, result: dict[str, Any], stop: StopFlag) -> None:
     result["queued"][DIGEST] = int(coordinator.queue_digest(app, planned=sum(queued.values())))
     _report(result, coordinator.queue_yearly_report(app))
     try:
-        result.update(delivery.deliver(app, should_stop=stop))
-    except Exception as exc:  # a transport or sender setup problem: the queue waits, say so
+        delivery.deliver(app, should_stop=stop, counts=result)  # counted as they go: true if it stops midway
+    except Exception as exc:  # a mail setup problem, a full disk: what was not tried waits, say so
         result["delivery_error"] = _describe(exc)
-        log.error("delivery failed: %s", result["delivery_error"])
+        log.error("delivery %s: %s", "stopped" if _delivered(result) else "did not run", result["delivery_error"])
     result["interrupted"] = stop()
 
 
@@ -130,9 +131,14 @@ def _report(result: dict[str, Any], report: dict[str, Any] | None) -> None:
 
 
 def _describe(exc: BaseException) -> str:
+    """One line for what stopped delivery: the mail setup, the ledger's disk, or else the error itself."""
     if isinstance(exc, UserError):
         return str(exc)
-    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return describe_db_error(exc) or f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def _delivered(result: dict[str, Any]) -> int:
+    return int(result["sent"]) + int(result["failed"]) + int(result["retrying"])
 
 
 def summary_line(result: dict[str, Any]) -> str:
@@ -145,7 +151,7 @@ def summary_line(result: dict[str, Any]) -> str:
         if result.get("retrying"):
             line += f", retrying {result['retrying']}"
     if result.get("delivery_error"):
-        line += f"; delivery did not run: {result['delivery_error']}"
+        line += f"; delivery {'stopped' if _delivered(result) else 'did not run'}: {result['delivery_error']}"
     if result.get("not_queued"):
         line += f"; {result['not_queued']} not queued (nobody to send to)"
     if result.get("interrupted"):

@@ -3,6 +3,8 @@ its own as well, every few minutes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from apscn_tracker.services.app import App
 from apscn_tracker.services.delivery import deliver_pending
 from apscn_tracker.services.tick.base import StopFlag, never
@@ -10,13 +12,17 @@ from apscn_tracker.services.tick.base import StopFlag, never
 DELIVERY_BATCH = 10  # messages per delivery call and SMTP connection (a stop request waits for at most one)
 
 
-def deliver(app: App, *, should_stop: StopFlag = never) -> dict[str, int]:
-    """Deliver what is due, ``DELIVERY_BATCH`` messages at a time, until nothing is due or a stop request."""
-    total = {"sent": 0, "failed": 0, "retrying": 0}
+COUNTS = ("sent", "failed", "retrying")
+
+
+def deliver(app: App, *, should_stop: StopFlag = never, counts: dict[str, Any] | None = None) -> dict[str, int]:
+    """Deliver what is due, ``DELIVERY_BATCH`` messages at a time, until nothing is due or a stop request.
+    The counts are added to ``counts`` (when given) message by message: if an error stops the run (a mail setup
+    problem, a full disk), they still say what was sent before it."""
+    total: dict[str, Any] = counts if counts is not None else dict.fromkeys(COUNTS, 0)
     while not should_stop():
-        got = deliver_pending(app, limit=DELIVERY_BATCH)
-        for k in total:
-            total[k] += int(got.get(k, 0))
-        if sum(int(v) for v in got.values()) < DELIVERY_BATCH:
+        before = sum(int(total[k]) for k in COUNTS)
+        deliver_pending(app, limit=DELIVERY_BATCH, counts=total)
+        if sum(int(total[k]) for k in COUNTS) - before < DELIVERY_BATCH:
             break
-    return total
+    return {k: int(total[k]) for k in COUNTS}
