@@ -24,8 +24,9 @@ def tick(
     """Run the day's work once: June 30 rollover, due reminders, coordinator digest, delivery, heartbeat.
 
     Safe to run any number of times a day: each reminder is queued once. Missed days catch up with the
-    latest due reminder only. Exit code 1 when delivery could not start (a mail configuration problem);
-    a mail server that is down is retried later with exit code 0, and `apscn doctor` flags what waits too long.
+    latest due reminder only. Exit code 1 when a mail setup problem or a full disk stopped delivery (what
+    was sent before it is counted, the rest waits); a mail server that is down is retried later with exit
+    code 0, and `apscn doctor` flags what waits too long.
     """
     from apscn_tracker.services.tick import summary_line
     from apscn_tracker.services.tick import tick as run
@@ -42,8 +43,9 @@ def tick(
             )
         if result.get("report"):
             typer.echo(f"yearly report: {result['report']}")
-    if result.get("delivery_error"):
-        typer.echo(f"error: delivery: {result['delivery_error']}", err=True)
+    problem = f"delivery: {result['delivery_error']}" if result.get("delivery_error") else result.get("error")
+    if problem:  # a mail setup problem or a full disk: one line; the counts above are what was done
+        typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(1)
 
 

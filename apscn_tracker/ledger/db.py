@@ -5,6 +5,7 @@ write, one at a time) and ``Ledger.read()`` (never waits for a writer), both a s
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,16 +83,15 @@ def make_engine(url: str) -> Engine:
                     db.touch(mode=0o600)
                 finally:
                     os.umask(old)
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _begin)
-        raw = engine.raw_connection()  # outside any transaction: the journal mode cannot change inside one
+        engine = _sqlite_engine(url)
         try:
-            cur = raw.cursor()
-            mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            cur.close()
-        finally:
-            raw.close()
+            mode = _wal_mode(engine)
+        except (OperationalError, sqlite3.OperationalError) as exc:  # the connect hook's pragmas come unwrapped
+            if not (path and _no_room(exc) and _wal_empty(Path(path))):
+                raise
+            engine.dispose()  # a full disk: read the file as it is, write nothing (see ``FULL_DISK``)
+            engine = _sqlite_engine(f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true", full_disk=True)
+            mode = "wal"
         if path and path != ":memory:" and str(mode).lower() != "wal":
             raise LedgerError(f"could not switch {path} to WAL mode (got {mode})")
         partial_indexes("sqlite")
@@ -101,6 +101,44 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", _begin)
     partial_indexes(engine.dialect.name)
     return engine
+
+
+FULL_DISK = "ledger_full_disk"  # execution option: opened read-only because the disk is full
+_NO_ROOM = ("disk i/o error", "database or disk is full", "no space left")
+
+
+def _sqlite_engine(url: str, *, full_disk: bool = False) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _begin)
+    return engine.execution_options(**{FULL_DISK: True}) if full_disk else engine
+
+
+def _wal_mode(engine: Engine) -> str:
+    raw = engine.raw_connection()  # outside any transaction: the journal mode cannot change inside one
+    try:
+        cur = raw.cursor()
+        mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        cur.close()
+    finally:
+        raw.close()
+    return str(mode)
+
+
+def _no_room(exc: Exception) -> bool:
+    return any(words in str(getattr(exc, "orig", exc)).lower() for words in _NO_ROOM)
+
+
+def _wal_empty(db: Path) -> bool:
+    """Whether every committed change is in the database file itself (no write-ahead log, or an empty one).
+
+    Then a full disk, which leaves no room for the shared-memory file every WAL reader needs, does not stop a
+    read: the file is opened ``immutable`` (no lock, no shared memory) and read as it is. A log with changes
+    in it needs that shared memory, so then the ledger cannot be opened (the usual one-line error)."""
+    try:
+        return Path(f"{db}-wal").stat().st_size == 0
+    except FileNotFoundError:
+        return True
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -145,6 +183,7 @@ class Ledger:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self.full_disk = bool(engine.get_execution_options().get(FULL_DISK, False))
 
     @property
     def dialect(self) -> str:
@@ -157,7 +196,13 @@ class Ledger:
         Units of work run one after another (see ``_begin``), each waiting up to the busy timeout for the one
         before: keep them short, and never wait on the network inside one. One opened inside another would wait
         for the lock its own thread holds: that is refused at once (a bug), rather than after the timeout.
-        Core statements run through the session as well (``session.execute``)."""
+        Core statements run through the session as well (``session.execute``). On a ledger opened read-only
+        because its disk is full, refused at once in one line."""
+        if self.full_disk:
+            raise LedgerError(
+                "the disk holding the ledger is full (no room for its shared-memory file); nothing was changed; "
+                "free some space and run the command again"
+            )
         with _one_unit(), Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 

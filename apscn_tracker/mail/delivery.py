@@ -265,6 +265,7 @@ def deliver_due(
         while limit is None or handled < limit:
             want = CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - handled)
             claimed_at = fixed or _now(None)
+            check_room(app)  # a disk about to fill: stop before a claim that could not be given back
             batch = claim_batch(app, worker=worker, now=claimed_at, limit=want)
             if not batch:
                 break
@@ -277,6 +278,7 @@ def deliver_due(
                         left, claimed_at = renew(app, left, worker=worker, now=moment), moment
                         if not left:
                             break
+                    check_room(app)  # the rest of the batch is given back below while that still fits
                     row = left.pop(0)
                     outcome = _deliver_one(app, transport, row, worker=worker, fixed=fixed, enqueue=enqueue)
                     if outcome == STOP:  # the server or the setup is at fault: try nothing else now
@@ -288,13 +290,36 @@ def deliver_due(
     return counts
 
 
+MIN_FREE = 1 << 20
+"""Delivery stops when the disk of the ledger (SQLite) or of the outbox folder has less free than this: room
+left to mark what was sent and give back what was claimed, which a full disk would refuse."""
+
+
+def check_room(app: App) -> None:
+    """Raise ``SetupError`` when a disk delivery writes to has less than ``MIN_FREE`` bytes free."""
+    s = app.settings
+    places = [("the ledger", s.db_path)] if app.ledger.dialect == "sqlite" and not s.database_url else []
+    if s.mail_transport == "file":
+        places.append(("the outbox folder", s.outbox_dir))
+    for what, path in places:
+        folder = next((p for p in (path, *path.parents) if p.exists()), None)
+        if folder is None:
+            continue
+        st = os.statvfs(folder)
+        if st.f_bavail * st.f_frsize < MIN_FREE and not st.f_flag & os.ST_RDONLY:  # read-only: said when written
+            raise SetupError(
+                f"the disk holding {what} ({path}) is full (less than {MIN_FREE >> 20} MiB free): delivery "
+                "stopped while it could still record what it sent; free some space"
+            )
+
+
 def _give_back(app: App, rows: list[Outbox], *, worker: str) -> None:
     """Release untried rows; if even that cannot be written (a full disk), they wait for the claim timeout, and
     the error that stopped the run is the one reported."""
     try:
         release(app, rows, worker=worker)
     except Exception:  # the ledger cannot be written now: say so, keep the first error
-        log.warning("could not give back %d claimed message(s); they wait for the claim timeout", len(rows))
+        log.info("could not give back %d claimed message(s); they wait for the claim timeout", len(rows))
 
 
 STOP = "stop"

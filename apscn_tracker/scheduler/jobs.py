@@ -80,6 +80,8 @@ class Runner:
         def work(app: App) -> dict[str, Any]:
             result = tick(app, should_stop=self.stop.is_set)
             self.ticks += 1
+            if result.get("delivery_error"):  # a mail setup problem, a full disk: one line, the rest waits
+                log.error("tick %s: %s", app.today, result["delivery_error"])
             return result
 
         return self._job(work, lambda app: f"tick {app.today} failed; the next run will catch up")

@@ -272,7 +272,11 @@ def doctor(app: App, *, now: datetime | None = None) -> dict[str, Any]:
     except Exception as exc:  # the ledger cannot be opened: nothing else can be checked
         checks.append(Check("ledger", ATTENTION, str(exc).splitlines()[0]))
         return _result(checks, now)
-    checks.append(Check("ledger", OK, f"{app.ledger.dialect} ledger open, schema up to date"))
+    if app.ledger.full_disk:
+        what = "its disk is full: it can be read, no change can be recorded (the tick neither); free some space"
+        checks.append(Check("ledger", ATTENTION, what))
+    else:
+        checks.append(Check("ledger", OK, f"{app.ledger.dialect} ledger open, schema up to date"))
     checks.append(tick_check(app, now))
     checks.extend(outbox_checks(app, now))
     checks.append(contact_check(app))

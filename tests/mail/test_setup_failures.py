@@ -195,7 +195,7 @@ def blocked_by_a_read_only_mount(outbox: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("mounting a read-only tmpfs needs root")
     outbox.mkdir(mode=0o700)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(outbox)], capture_output=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=8m", "tmpfs", str(outbox)], capture_output=True)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
 

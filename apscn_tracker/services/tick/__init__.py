@@ -83,7 +83,13 @@ def tick(app: App, *, dry_run: bool = False, should_stop: StopFlag | None = None
         raise
     ok = not result["interrupted"]
     error = None if ok else "stopped before the end; the next run catches up"
-    heartbeat.finish_heartbeat(app, run_id, ok=ok, counts=result, error=error)
+    try:
+        heartbeat.finish_heartbeat(app, run_id, ok=ok, counts=result, error=error)
+    except Exception as exc:  # a full disk: the counts above are still true, say why the run is not recorded
+        described = describe_db_error(exc)
+        if described is None:
+            raise
+        result["error"] = f"the run could not be recorded: {described}"
     log.info("tick %s in %.1f s", summary_line(result), time.monotonic() - t0)
     return result
 
@@ -104,8 +110,7 @@ def _run(app: App, result: dict[str, Any], stop: StopFlag) -> None:
     try:
         delivery.deliver(app, should_stop=stop, counts=result)  # counted as they go: true if it stops midway
     except Exception as exc:  # a mail setup problem, a full disk: what was not tried waits, say so
-        result["delivery_error"] = _describe(exc)
-        log.error("delivery %s: %s", "stopped" if _delivered(result) else "did not run", result["delivery_error"])
+        result["delivery_error"] = _describe(exc)  # said once, by the caller (the command, the scheduler)
     result["interrupted"] = stop()
 
 
