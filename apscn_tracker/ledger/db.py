@@ -87,7 +87,7 @@ def make_engine(url: str) -> Engine:
         try:
             mode = _wal_mode(engine)
         except (OperationalError, sqlite3.OperationalError) as exc:  # the connect hook's pragmas come unwrapped
-            if not (path and _no_room(exc) and _wal_empty(Path(path))):
+            if not (path and _no_room(exc) and _disk_full(Path(path)) and _wal_empty(Path(path))):
                 raise
             engine.dispose()  # a full disk: read the file as it is, write nothing (see ``FULL_DISK``)
             engine = _sqlite_engine(f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true", full_disk=True)
@@ -127,6 +127,12 @@ def _wal_mode(engine: Engine) -> str:
 
 def _no_room(exc: Exception) -> bool:
     return any(words in str(getattr(exc, "orig", exc)).lower() for words in _NO_ROOM)
+
+
+def _disk_full(db: Path) -> bool:
+    """Whether the disk of ``db`` has no room for a reader's shared-memory file (32 KiB), with a margin."""
+    st = os.statvfs(db.parent)
+    return st.f_bavail * st.f_frsize < 1 << 20
 
 
 def _wal_empty(db: Path) -> bool:
