@@ -1,31 +1,47 @@
 """Claiming outbox rows for delivery: a sender takes due rows as its own before it sends them.
 
 A claimed row is ``sending`` with its sender (``claimed_by``) and time (``claimed_at``) and ``attempts + 1``,
-taken in one short transaction, so two senders never hold the same row. A row left in ``sending`` longer than
-``CLAIM_TIMEOUT`` was left by a sender that died: the next sender takes it again (and resends it with the same
-Message-ID). ``mail.delivery`` sends and marks what is claimed here.
+taken in one short transaction, so two senders never hold the same row. A row whose sender is provably gone
+(it ran on this host and its process no longer exists: ``mail.owners``) is taken again by the next sender at
+once; a row left in ``sending`` longer than ``CLAIM_TIMEOUT`` (its sender on another host died, or cannot be
+told apart from a live one) is taken again after that timeout. Either is resent with the same Message-ID.
+``mail.delivery`` sends and marks what is claimed here.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol, cast
 
 from sqlalchemy import CursorResult, Result, and_, select, update
+from sqlalchemy.orm import Session
 
 from apscn_tracker.config import Settings
 from apscn_tracker.ledger.db import Ledger
 from apscn_tracker.ledger.models import Outbox
 from apscn_tracker.mail.outbox import OUTBOX
+from apscn_tracker.mail.owners import CLAIM_TIMEOUT, gone, this_host
 
 log = logging.getLogger("apscn_tracker.mail")
 
-CLAIM_TIMEOUT = timedelta(minutes=10)
-"""A row in ``sending`` for longer than this was left by a process that died: it is claimed again."""
+__all__ = [
+    "CLAIM_BATCH",
+    "CLAIM_TIMEOUT",
+    "RENEW_AFTER",
+    "App",
+    "claim",
+    "claim_batch",
+    "out_c",
+    "release",
+    "renew",
+    "rowcount",
+]
+
 CLAIM_BATCH = 10
 """Rows claimed at once. Each is still sent, then marked, on its own; rows of a batch that stops early are given
-back at once, and a sender that dies leaves at most this many in ``sending`` until ``CLAIM_TIMEOUT``."""
+back at once, and a sender that dies leaves at most this many in ``sending`` until the next sender on its host
+(or, from another host, ``CLAIM_TIMEOUT``)."""
 RENEW_AFTER = CLAIM_TIMEOUT / 2
 """A batch still being sent this long after its claim claims the rest of its rows again (a slow server)."""
 
@@ -54,6 +70,33 @@ def _stale(now: datetime):
     return and_(out_c.status == "sending", out_c.claimed_at <= now - CLAIM_TIMEOUT)
 
 
+def _held_by_gone(ids: list[int]):
+    """Claimed by a sender that is gone (``_gone_ids``)."""
+    return and_(out_c.status == "sending", out_c.id.in_(ids))
+
+
+def _gone_ids(conn: Session, now: datetime) -> list[int]:
+    """The rows in ``sending``, not stale yet, whose sender ran on this host and is gone (``owners.gone``). Reads
+    the few rows in ``sending`` that name this host; each holder is checked once."""
+    found = conn.execute(
+        select(out_c.id, out_c.claimed_by).where(
+            out_c.status == "sending",
+            out_c.claimed_at > now - CLAIM_TIMEOUT,
+            out_c.claimed_by.startswith(f"{this_host()}:", autoescape=True),
+        )
+    ).all()
+    verdict: dict[str, bool] = {}
+    ids = []
+    for row_id, holder in found:
+        if holder not in verdict:
+            verdict[holder] = gone(holder)
+            if verdict[holder]:
+                log.warning("taking back the messages claimed by %s: that sender on this host is gone", holder)
+        if verdict[holder]:
+            ids.append(row_id)
+    return ids
+
+
 def _pending(now: datetime):
     """Waiting and due."""
     return and_(out_c.status == "pending", out_c.next_attempt_at <= now)
@@ -61,10 +104,11 @@ def _pending(now: datetime):
 
 def claim_batch(app: App, *, worker: str, now: datetime, limit: int) -> list[Outbox]:
     """Take up to ``limit`` due rows for ``worker`` in one transaction, in the order they are to be sent:
-    stale ``sending`` rows first, then the oldest due ``pending`` rows, as ``Outbox`` objects (detached: the
-    transaction is over; ``attempts`` already counts this try); an empty list when nothing is due.
+    ``sending`` rows of a sender that is gone, then stale ``sending`` rows, then the oldest due ``pending`` rows,
+    as ``Outbox`` objects (detached: the transaction is over; ``attempts`` already counts this try); an empty list
+    when nothing is due.
 
-    For each of the two (stale, then pending): a SELECT of the ids, with one equality on ``status`` so that it
+    For each of the three: a SELECT of the ids, with one equality on ``status`` so that it
     reads ``ix_outbox_status_next`` in its order and stops after ``limit`` rows (one condition with an OR would
     collect and sort every due row), then an UPDATE .. RETURNING of those ids, in the same transaction. The
     ids are picked first, on their own, because PostgreSQL may run a ``LIMIT`` subquery inside an UPDATE more
@@ -73,7 +117,8 @@ def claim_batch(app: App, *, worker: str, now: datetime, limit: int) -> list[Out
     """
     taken: list[Outbox] = []
     with app.ledger.write() as conn:
-        for due in (_stale(now), _pending(now)):
+        dead = _gone_ids(conn, now)
+        for due in (*([_held_by_gone(dead)] if dead else []), _stale(now), _pending(now)):
             want = limit - len(taken)
             if want <= 0:
                 break

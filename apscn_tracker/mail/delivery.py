@@ -11,16 +11,15 @@
 Queuing that notice (recipients, context, rendering) is the service layer's: it hands ``deliver_due`` an
 ``Enqueue`` callback, which runs in the transaction that marks the row. Mail never imports the services.
 
-A crash between send and mark leaves the row in ``sending``: it is claimed again after the timeout and resent
-with the same Message-ID, so the receiving side can recognise the duplicate.
+A crash between send and mark leaves the row in ``sending``: the next sender on the same host claims it again at
+once (its worker id, ``mail.owners.worker_id``, names a process that is gone), a sender elsewhere after the
+timeout; it is resent with the same Message-ID, so the receiving side can recognise the duplicate.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import socket
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -42,6 +41,7 @@ from apscn_tracker.mail.claims import (
 from apscn_tracker.mail.kinds import DELIVERY_FAILED
 from apscn_tracker.mail.message import HeaderError, address_emails, build_message, check_sender
 from apscn_tracker.mail.outbox import OUTBOX
+from apscn_tracker.mail.owners import worker_id
 from apscn_tracker.mail.transports import PermanentError, SetupError, TemporaryError, make_transport
 
 log = logging.getLogger("apscn_tracker.mail")
@@ -232,10 +232,6 @@ def _notify_coordinator(
         extra={"failed": failure_notice(row, error=error, refused=refused)},
         now=now,
     )
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def deliver_due(

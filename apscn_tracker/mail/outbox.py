@@ -23,6 +23,7 @@ from apscn_tracker.errors import NotFound, UserError
 from apscn_tracker.ledger.models import District, Outbox, Vendor
 from apscn_tracker.ledger.queries import chunks, insert_rows
 from apscn_tracker.mail.message import HeaderError, check_header, make_message_id, normalize_addresses, parse_addresses
+from apscn_tracker.mail.owners import abandoned
 from apscn_tracker.mail.render import Rendered, check_kind
 
 OUTBOX = Outbox.__table__
@@ -281,12 +282,13 @@ def show_message(session: Session, *, id: int) -> dict[str, Any]:
 
 
 def retry(session: Session, *, id: int, now: datetime) -> Outbox:
-    """Put a failed (or waiting) message back in line for the next delivery run. Its Message-ID stays."""
+    """Put a failed (or waiting) message back in line for the next delivery run. Its Message-ID stays. A message
+    in ``sending`` can be put back only when its sender is gone or its claim is stale (``owners.abandoned``)."""
     now = _aware(now)
     row = get_message(session, id=id)
     if row.status == "sent":
         raise UserError(f"message {id} was sent on {_iso(row.sent_at)}; nothing to retry")
-    if row.status == "sending":
+    if row.status == "sending" and abandoned(row.claimed_by, row.claimed_at, now) is None:
         raise UserError(f"message {id} is being sent now (by {row.claimed_by}); wait for it to finish")
     row.status = "pending"
     row.next_attempt_at = now

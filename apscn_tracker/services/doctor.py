@@ -17,9 +17,9 @@ from apscn_tracker.addresses import address_problem
 from apscn_tracker.config import ConfigError, Settings
 from apscn_tracker.ledger.models import Outbox
 from apscn_tracker.ledger.scheduler_lock import scheduler_holder
-from apscn_tracker.mail.claims import CLAIM_TIMEOUT
 from apscn_tracker.mail.message import HeaderError, check_sender
 from apscn_tracker.mail.outbox import counts
+from apscn_tracker.mail.owners import CLAIM_TIMEOUT, abandoned
 from apscn_tracker.mail.render import template_problems
 from apscn_tracker.mail.transports import login_problem
 from apscn_tracker.services.app import App
@@ -145,14 +145,9 @@ def outbox_checks(app: App, now: datetime) -> list[Check]:
             .limit(LISTED)
         ).all()
         oldest_due = s.scalar(select(func.min(box.next_attempt_at)).where(box.status == "pending"))
-        stuck = int(
-            s.scalar(
-                select(func.count())
-                .select_from(table)
-                .where(box.status == "sending", box.claimed_at <= now - CLAIM_TIMEOUT)
-            )
-            or 0
-        )
+        held = s.execute(
+            select(box.id, box.claimed_by, box.claimed_at).where(box.status == "sending").order_by(box.id)
+        ).all()
         tired = int(
             s.scalar(
                 select(func.count())
@@ -181,13 +176,21 @@ def outbox_checks(app: App, now: datetime) -> list[Check]:
                 "delivery is not running or the mail server refuses (`apscn outbox list --status pending`)",
             )
         )
+    stuck = [(i, by, why) for i, by, at in held if (why := abandoned(by, at, now))]
     if stuck:
+        gone = sum(1 for *_, why in stuck if why == "gone")
         checks.append(
             Check(
                 "interrupted sends",
                 ATTENTION,
-                f"{stuck} message(s) left in 'sending' by a process that stopped; the next delivery sends them "
-                "again with the same Message-ID",
+                f"{len(stuck)} message(s) left in 'sending' by a sender that stopped ({gone} whose process on this "
+                f"host is gone, {len(stuck) - gone} claimed over {CLAIM_TIMEOUT.seconds // 60} minutes ago); the "
+                "next delivery sends them again with the same Message-ID (`apscn outbox retry ID` puts one back now)",
+                [
+                    f"#{i} held by {by or 'unknown'}: "
+                    + ("its process is gone" if why == "gone" else "its claim timed out")
+                    for i, by, why in stuck[:LISTED]
+                ],
             )
         )
     if tired:

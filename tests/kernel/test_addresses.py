@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from apscn_tracker.addresses import address_problem
 
@@ -74,3 +76,14 @@ def test_a_domain_without_a_dot_is_accepted_only_where_the_caller_allows_it():
     assert address_problem("tracker@localhost", local_domain=True) is None
     assert address_problem("tracker@local-host", local_domain=True) is None
     assert address_problem("tracker@-localhost", local_domain=True) is not None
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.text(alphabet="aZ09.-_+'@!é ", min_size=0, max_size=30)
+    | st.from_regex(r"[a-z.]{1,8}@[a-z0-9.-]{1,12}\.[a-z-]{1,6}", fullmatch=True)
+)
+def test_the_quick_match_accepts_only_what_the_full_checks_accept(address):
+    from apscn_tracker.addresses import _problem
+
+    assert (address_problem(address) is None) == (_problem(address, local_domain=False) is None)

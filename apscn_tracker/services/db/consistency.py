@@ -1,6 +1,6 @@
 """The data checks of ``apscn db check``: every renewal rebuilt from its events (``domain.projection.fold``) and
 compared with its row, no event about a renewal without one; every message in a known state, each ``sent`` one
-with exactly one ``message_sent`` event, none left in ``sending`` past the claim timeout."""
+with exactly one ``message_sent`` event, none left in ``sending`` past the claim timeout or by a sender that is gone."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlmodel import Session
 from apscn_tracker.domain.projection import DATE_FIELDS, EVENT_KINDS, fold
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.ledger.models import Connection, District, Event, Outbox, Renewal, Vendor
-from apscn_tracker.mail.claims import CLAIM_TIMEOUT
+from apscn_tracker.mail.owners import abandoned
 from apscn_tracker.services.db.common import LISTED, OK, PROBLEM, WARNING, Check, iso
 
 
@@ -122,11 +122,12 @@ def outbox_check(s: Session, now: datetime) -> Check:
     ghosts = sorted(set(marks) - sent_ids)
     if ghosts:
         problems.append(f"message_sent event(s) for messages not marked sent: {', '.join(map(str, ghosts[:LISTED]))}")
-    limit = now - CLAIM_TIMEOUT
     stuck = []
     for oid, claimed_at, by in s.execute(select(ob.id, ob.claimed_at, ob.claimed_by).where(ob.status == "sending")):
-        if claimed_at is None or claimed_at <= limit:
-            stuck.append(f"message {oid} claimed by {by or 'unknown'} at {iso(claimed_at)}")
+        why = abandoned(by, claimed_at, now)
+        if why:
+            gone = " (its process is gone)" if why == "gone" else ""
+            stuck.append(f"message {oid} claimed by {by or 'unknown'} at {iso(claimed_at)}{gone}")
     if stuck:
         warnings.append(
             f"{len(stuck)} message(s) left in 'sending' by a process that stopped; the next delivery resends them "

@@ -1,16 +1,19 @@
 """Phase 2, the reminders: one set-based query loads every active API connection with its renewal of the current and
 of the next school year; the pure rules of ``domain.reminders`` decide what is due (the latest milestone of each
 rule, while its condition holds); what the outbox does not hold yet is rendered and queued with a
-``reminder_queued`` event in the same transaction, ``BATCH`` at a time."""
+``reminder_queued`` event, ``BATCH`` at a time. Each batch's transaction reads its connections and renewals again
+(one query) and runs the rules again: a step recorded since the load (``request --year next`` during the tick)
+drops its reminder, so only what still holds is queued."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, select
 from sqlmodel import Session
 
 from apscn_tracker.domain.reminders import Due, Snapshot, due_reminders
@@ -56,11 +59,9 @@ class Candidate:
         }
 
 
-def load_candidates(app: App, session: Session) -> list[Candidate]:
-    """Every reminder due today whose key is not in the outbox yet: one query for the snapshots, chunked key
-    look-ups for what is already queued."""
-    today, cal, rules = app.today, app.calendar, app.settings.reminders
-    current = SchoolYear.of(today)
+def _snapshots(current: SchoolYear, connection_ids: list[int] | None = None) -> Select[Any]:
+    """Every active API connection (or those of ``connection_ids`` still active) with its names and its renewals
+    of ``current`` and of the next school year: one statement, one row per connection."""
     upcoming = current.next
     this_year, next_year = RENEWAL.alias("r0"), RENEWAL.alias("r1")
     r0, r1 = this_year.c, next_year.c
@@ -89,8 +90,17 @@ def load_candidates(app: App, session: Session) -> list[Candidate]:
         .outerjoin(this_year, and_(r0.connection_id == conn_t.id, r0.school_year == current.start))
         .outerjoin(next_year, and_(r1.connection_id == conn_t.id, r1.school_year == upcoming.start))
         .where(conn_t.retired_on.is_(None), conn_t.method == "api")
-        .order_by(dist_t.lea_code, vend_t.name)
     )
+    if connection_ids is not None:
+        stmt = stmt.where(conn_t.id.in_(connection_ids))
+    return stmt.order_by(dist_t.lea_code, vend_t.name)
+
+
+def _due(app: App, session: Session, stmt: Select[Any]) -> list[Candidate]:
+    """What the pure rules say is due today for the connections ``stmt`` reads (see ``_snapshots``)."""
+    today, cal, rules = app.today, app.calendar, app.settings.reminders
+    current = SchoolYear.of(today)
+    upcoming = current.next
     found: list[Candidate] = []
     for row in session.execute(stmt):
         cid, did, vid, lea, dname, vname = row[:6]
@@ -123,8 +133,26 @@ def load_candidates(app: App, session: Session) -> list[Candidate]:
         for snap in snaps:
             for due in due_reminders(snap, today=today, calendar=cal, rules=rules):
                 found.append(Candidate(due, did, vid, lea, dname, vname))
+    return found
+
+
+def load_candidates(app: App, session: Session) -> list[Candidate]:
+    """Every reminder due today whose key is not in the outbox yet: one query for the snapshots, chunked key
+    look-ups for what is already queued."""
+    found = _due(app, session, _snapshots(SchoolYear.of(app.today)))
     queued = queued_keys(session, [c.due.key for c in found])
     return [c for c in found if c.due.key not in queued]
+
+
+def still_due(app: App, session: Session, batch: Sequence[Candidate]) -> list[Candidate]:
+    """The candidates of ``batch`` the rules still yield, read again in ``session`` (the transaction that queues
+    them): a step recorded, a connection retired or moved off the API since ``load_candidates`` looked drops
+    its reminder. One query for the whole batch."""
+    if not batch:
+        return []
+    ids = sorted({c.due.connection_id for c in batch})
+    holds = {c.due.key for c in _due(app, session, _snapshots(SchoolYear.of(app.today), ids))}
+    return [c for c in batch if c.due.key in holds]
 
 
 def _extra(app: App, due: Due) -> dict[str, Any]:
@@ -142,7 +170,8 @@ def _extra(app: App, due: Due) -> dict[str, Any]:
 def queue_reminders(
     app: App, candidates: list[Candidate], *, should_stop: StopFlag = never
 ) -> tuple[Counter[str], list[str], bool]:
-    """Render and queue each candidate with its ``reminder_queued`` event, ``BATCH`` per transaction.
+    """Render and queue each candidate with its ``reminder_queued`` event, ``BATCH`` per transaction, if the
+    rules still yield it in that transaction (``still_due``).
 
     Each batch reads what its messages need in a few set-based queries (``Prefetched``), renders them, and
     writes its outbox rows and events with one executemany each.
@@ -151,11 +180,14 @@ def queue_reminders(
     years = (current.start, current.next.start)
     queued: Counter[str] = Counter()
     unsent: list[str] = []
-    for batch in q.chunks(candidates, BATCH):
+    for chunk in q.chunks(candidates, BATCH):
         if should_stop():
             return queued, unsent, True
         done: Counter[str] = Counter()
         with app.ledger.write() as s:
+            batch = still_due(app, s, chunk)  # what still holds now, in the transaction that queues it
+            if not batch:
+                continue
             look = Prefetched(s, district_ids=[c.district_id for c in batch], years=years)
             now = datetime.now(UTC)
             prepared: list[tuple[Candidate, dict[str, Any]]] = []
