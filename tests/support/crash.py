@@ -6,7 +6,10 @@ import asyncio
 import email
 import json
 import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -77,3 +80,19 @@ def process_env(server: SlowSmtp) -> dict[str, str]:
         "APSCN_SMTP_PORT": str(server.port),
         "APSCN_SMTP_SECURITY": "none",
     }
+
+
+def kill_on_the_wire(args: list[str], server: SlowSmtp, *, nth: int = 3) -> tuple[str, int]:
+    """Run ``apscn ARGS`` against ``server`` and SIGKILL it while its ``nth`` message is on the wire (received by
+    the server, not yet acknowledged, not yet marked sent); that message's Message-ID and the process's pid."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "apscn_tracker", *args],
+        env=process_env(server),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    server.wait_for(nth)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    return server.received[-1], proc.pid

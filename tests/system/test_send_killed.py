@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 
@@ -20,7 +19,7 @@ from sqlalchemy import select
 from apscn_tracker.ledger.models import Event, Outbox
 from apscn_tracker.mail.claims import CLAIM_BATCH
 from apscn_tracker.services.tick import reminders
-from tests.support.crash import TODAY, SlowSmtp, lapsed_ledger, process_env
+from tests.support.crash import TODAY, SlowSmtp, kill_on_the_wire, lapsed_ledger, process_env
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="start times come from /proc")
 
@@ -58,24 +57,14 @@ def test_a_sender_killed_mid_message_is_followed_at_once_by_one_that_sends_the_r
 
     with SlowSmtp(delay=0.5) as server:
         env = process_env(server)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "apscn_tracker", "outbox", "send"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        server.wait_for(3)  # the 3rd message is on the wire: received, not yet acknowledged
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        assert proc.returncode == -signal.SIGKILL
-        in_flight = server.received[-1]
+        in_flight, pid = kill_on_the_wire(["outbox", "send"], server)  # the 3rd message: received, not yet acknowledged
 
         rows = outbox(make_app)
         held = [(i, mid, by) for i, status, mid, by in rows if status == "sending"]
         assert [status for _, status, _, _ in rows].count("sent") == 2 and len(held) == CLAIM_BATCH - 2
         assert in_flight in {mid for _, mid, _ in held}
         assert {by for *_, by in held} == {by for *_, by in held[:1]}  # one sender held them all
-        assert (by := held[0][2]) is not None and by.split(":")[1] == str(proc.pid)
+        assert (by := held[0][2]) is not None and by.split(":")[1] == str(pid)
 
         doctor = apscn("doctor", "--json", env=env)
         (check,) = [c for c in json.loads(doctor.stdout)["checks"] if c["name"] == "interrupted sends"]

@@ -9,7 +9,6 @@ marked sent. The restart comes more than ten minutes later (the claim timeout of
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,7 @@ from sqlalchemy import func, select
 
 from apscn_tracker.ledger.models import Event, Outbox, TickRun
 from apscn_tracker.mail.claims import CLAIM_BATCH, CLAIM_TIMEOUT
-from tests.support.crash import TODAY, SlowSmtp, lapsed_ledger, process_env
+from tests.support.crash import TODAY, SlowSmtp, kill_on_the_wire, lapsed_ledger, process_env
 
 RESTART_LATER = """
 import sys
@@ -53,16 +52,7 @@ def test_a_tick_killed_during_delivery_and_run_again_sends_every_message_once_an
     lapsed_ledger(make_app, home)
     with SlowSmtp(delay=0.5) as server:
         env = process_env(server)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "apscn_tracker", "tick", "--json"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        server.wait_for(3)  # the 3rd message is on the wire: received, not yet acknowledged
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        assert proc.returncode == -signal.SIGKILL
+        in_flight, _ = kill_on_the_wire(["tick", "--json"], server)  # the 3rd message: received, not yet acknowledged
 
         outbox, sent_ids, queued, beats = ledger_rows(make_app)
         statuses = sorted(status for _, _, status, _ in outbox)
@@ -71,7 +61,6 @@ def test_a_tick_killed_during_delivery_and_run_again_sends_every_message_once_an
         assert statuses.count("sent") == 2 and statuses.count("sending") == CLAIM_BATCH - 2
         assert statuses.count("pending") == 30 - CLAIM_BATCH
         assert beats == [(False, None)]  # the killed tick never finished
-        in_flight = server.received[-1]
         assert in_flight in {mid for _, _, status, mid in outbox if status == "sending"}
 
         server.delay = 0.0
