@@ -19,7 +19,11 @@ LeaArg = Annotated[str, typer.Argument(help="7-digit LEA code.")]
 VendorOpt = Annotated[str, typer.Option("--vendor", help="Vendor name.")]
 YearOpt = Annotated[
     str | None,
-    typer.Option("--year", help="School year, like 2026-27 (default: the current one).", show_default=False),
+    typer.Option(
+        "--year",
+        help="School year: 2026-27, 2026-2027, current, previous or next (default: the current one).",
+        show_default=False,
+    ),
 ]
 
 
