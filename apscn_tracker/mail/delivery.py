@@ -26,7 +26,6 @@ from typing import Any, Protocol
 from sqlalchemy import and_, bindparam, insert, update
 from sqlmodel import Session
 
-from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Event, Outbox
 from apscn_tracker.mail.claims import (
     CLAIM_BATCH,
@@ -40,7 +39,7 @@ from apscn_tracker.mail.claims import (
 )
 from apscn_tracker.mail.kinds import DELIVERY_FAILED
 from apscn_tracker.mail.message import HeaderError, address_emails, build_message, check_sender
-from apscn_tracker.mail.outbox import OUTBOX
+from apscn_tracker.mail.outbox import OUTBOX, message_event
 from apscn_tracker.mail.owners import worker_id
 from apscn_tracker.mail.transports import PermanentError, SetupError, TemporaryError, make_transport
 
@@ -92,20 +91,14 @@ def _mine(row: Outbox, worker: str):
 
 
 def _sent_event(app: App, row: Outbox, *, transport: str, note: str | None) -> dict[str, Any]:
-    return q.event_row(
+    return message_event(
+        row,
         kind="message_sent",
         actor=app.actor,
-        district_id=row.district_id,
-        vendor_id=row.vendor_id,
-        school_year=row.school_year,
-        note=f"{row.kind} to {row.to_addrs}" + (f" ({note})" if note else ""),
-        data={
-            "outbox_id": row.id,
-            "kind": row.kind,
-            "message_id": row.message_id,
-            "transport": transport,
-            "attempts": row.attempts,
-        },
+        detail=f" ({note})" if note else "",
+        message_id=row.message_id,
+        transport=transport,
+        attempts=row.attempts,
     )
 
 
@@ -178,15 +171,13 @@ def _mark_failed(app: App, row: Outbox, *, worker: str, now: datetime, error: st
         done = rowcount(s.execute(update(OUTBOX).where(_mine(row, worker)).values(status="failed", last_error=error)))
         if not done:
             return
-        q.add_event(
-            s,
-            kind="message_failed",
-            actor=app.actor,
-            district_id=row.district_id,
-            vendor_id=row.vendor_id,
-            school_year=row.school_year,
-            note=f"{row.kind} to {row.to_addrs}: {error}",
-            data={"outbox_id": row.id, "kind": row.kind, "message_id": row.message_id},
+        s.execute(
+            _INSERT_EVENT,
+            [
+                message_event(
+                    row, kind="message_failed", actor=app.actor, detail=f": {error}", message_id=row.message_id
+                )
+            ],
         )
         _notify_coordinator(s, app, row, now=now, error=error, refused=None, enqueue=enqueue)
     log.warning("outbox #%s (%s) failed for good: %s", row.id, row.kind, error)

@@ -21,7 +21,7 @@ from apscn_tracker.config import load_settings
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.errors import NotFound, UserError
 from apscn_tracker.ledger.models import District, Outbox, Vendor
-from apscn_tracker.ledger.queries import chunks, insert_rows
+from apscn_tracker.ledger.queries import chunks, event_row, insert_rows
 from apscn_tracker.mail.message import HeaderError, check_header, make_message_id, normalize_addresses, parse_addresses
 from apscn_tracker.mail.owners import abandoned
 from apscn_tracker.mail.render import Rendered, check_kind
@@ -318,3 +318,17 @@ def counts(session: Session) -> dict[str, int]:
         status: n for status, n in session.execute(select(col(Outbox.status), func.count()).group_by(Outbox.status))
     }
     return {s: int(found.get(s, 0)) for s in MESSAGE_STATUSES}
+
+
+def message_event(row: Outbox, *, kind: str, actor: str, detail: str = "", **data: Any) -> dict[str, Any]:
+    """The values of an event about one outbox message (queued, retried, sent, failed): its district, vendor and
+    year, the note "KIND to ADDRESSES" followed by ``detail``, and the message's id and kind with ``data``."""
+    return event_row(
+        kind=kind,
+        actor=actor,
+        district_id=row.district_id,
+        vendor_id=row.vendor_id,
+        school_year=row.school_year,
+        note=f"{row.kind} to {row.to_addrs}{detail}",
+        data={"outbox_id": row.id, "kind": row.kind, **data},
+    )

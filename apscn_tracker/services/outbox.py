@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apscn_tracker.errors import UserError
-from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.db import describe_db_error
-from apscn_tracker.mail.outbox import counts, list_messages, retry, show_message
+from apscn_tracker.ledger.models import Event
+from apscn_tracker.mail.outbox import counts, list_messages, message_event, retry, show_message
 from apscn_tracker.services.app import App
 from apscn_tracker.services.delivery import deliver_pending
 
@@ -33,16 +33,7 @@ def retry_message(app: App, *, id: int) -> dict[str, Any]:
     """``outbox retry``: a failed or waiting message goes out with the next delivery (same Message-ID)."""
     with app.ledger.write() as s:
         row = retry(s, id=id, now=datetime.now(UTC))
-        q.add_event(
-            s,
-            kind="message_retried",
-            actor=app.actor,
-            district_id=row.district_id,
-            vendor_id=row.vendor_id,
-            school_year=row.school_year,
-            note=f"{row.kind} to {row.to_addrs}",
-            data={"outbox_id": row.id, "kind": row.kind},
-        )
+        s.add(Event(**message_event(row, kind="message_retried", actor=app.actor)))
         s.flush()
         out = show_message(s, id=id)
     out.pop("body_text", None)

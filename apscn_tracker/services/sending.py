@@ -16,9 +16,9 @@ from sqlmodel import Session
 from apscn_tracker.domain.schoolyear import SchoolYear, parse_year
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
-from apscn_tracker.ledger.models import District, Vendor
+from apscn_tracker.ledger.models import District, Event, Vendor
 from apscn_tracker.mail.kinds import REQUEST_FORM, EmailKind, Role, on_demand
-from apscn_tracker.mail.outbox import find_by_key, row_dict
+from apscn_tracker.mail.outbox import find_by_key, message_event, row_dict
 from apscn_tracker.services.app import App
 from apscn_tracker.services.messages import queue_message
 
@@ -100,16 +100,7 @@ def send_on_demand(
             )
             if row is None:
                 raise _nobody(entry, d, v)
-            q.add_event(
-                s,
-                kind="message_queued",
-                actor=app.actor,
-                district_id=d.id,
-                vendor_id=v.id,
-                school_year=sy.start,
-                note=f"{kind} to {row.to_addrs}",
-                data={"outbox_id": row.id, "kind": kind},
-            )
+            s.add(Event(**message_event(row, kind="message_queued", actor=app.actor)))
         assert row is not None
         out = row_dict(row, lea=d.lea_code, vendor=v.name)
         out.update(queued=existing is None, district=d.name, text=row.body_text)
