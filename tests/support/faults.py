@@ -19,6 +19,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from apscn_tracker.services import connections, districts
+from apscn_tracker.services.setup import init
+
 # Read when the module is imported: the fixtures clear every APSCN_* variable before each test.
 FAULT_SEED = os.environ.get("APSCN_FAULT_SEED")  # another random sequence for the kill and SMTP fault tests
 FAULT_FIGURES = os.environ.get("APSCN_FAULT_FIGURES")  # a file to append each fault test's figures to (JSON lines)
@@ -247,3 +250,15 @@ def record_figures(test: str, figures: dict[str, Any]) -> None:
     if FAULT_FIGURES:
         with open(FAULT_FIGURES, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"test": test, **figures}) + "\n")
+
+
+def connected_ledger(make_app, home: Path, today: date) -> None:
+    """A ledger in ``home`` with the settings of ``write_config``, every district connected to Xello by API and
+    the first five with a contact, closed again."""
+    write_config(home)
+    app = make_app(today)
+    init(app)
+    connections.connect(app, lea=None, vendor="Xello", method="api", all_districts=True)
+    for d in districts.list_districts(app)[:5]:
+        districts.edit_district(app, lea=d["lea"], add_emails=[f"data@{d['lea']}.k12.example"])
+    app.close()

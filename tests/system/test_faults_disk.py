@@ -21,9 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from apscn_tracker.services import connections, districts
-from apscn_tracker.services.setup import init
-from tests.support.faults import ledger_check, outbox_rows, run_apscn_on, write_config
+from tests.support.faults import connected_ledger, ledger_check, outbox_rows, run_apscn_on
 from tests.support.snapshot import snapshot
 
 pytestmark = pytest.mark.sqlite_only  # on PostgreSQL the server owns the disk
@@ -71,14 +69,8 @@ def one_line(result: subprocess.CompletedProcess) -> str:
 
 @pytest.fixture
 def ledger(make_app, home):
-    write_config(home)
-    app = make_app(TODAY)
-    init(app)
-    connections.connect(app, lea=None, vendor="Xello", method="api", all_districts=True)
-    for d in districts.list_districts(app)[:5]:
-        districts.edit_district(app, lea=d["lea"], add_emails=[f"data@{d['lea']}.k12.example"])
-    app.close()
-    return app
+    connected_ledger(make_app, home, TODAY)
+    return make_app(TODAY)  # its ledger opens only when a test uses it
 
 
 FULL = 4096  # bytes a file may grow to: not even one page of the write-ahead log (4120 bytes), no backup copy

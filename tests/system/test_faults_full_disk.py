@@ -20,9 +20,7 @@ import pytest
 
 from apscn_tracker.mail.delivery import MIN_FREE
 from apscn_tracker.mail.transports import FileTransport, SetupError
-from apscn_tracker.services import connections, districts
-from apscn_tracker.services.setup import init
-from tests.support.faults import ledger_check, run_apscn_on, write_config
+from tests.support.faults import connected_ledger, ledger_check, run_apscn_on, write_config
 from tests.support.mail import TODAY, build_scenario, mail_settings, queue, rows
 from tests.support.snapshot import snapshot
 
@@ -158,13 +156,7 @@ def test_a_ledger_disk_that_fills_during_the_tick_counts_what_was_sent_and_gives
 @pytest.fixture
 def full_ledger(make_app, small_home) -> Iterator[Path]:
     """An initialised ledger with connections and contacts, closed, on a disk then filled to the last byte."""
-    write_config(small_home)
-    app = make_app(TODAY)
-    init(app)
-    connections.connect(app, lea=None, vendor="Xello", method="api", all_districts=True)
-    for d in districts.list_districts(app)[:5]:
-        districts.edit_district(app, lea=d["lea"], add_emails=[f"data@{d['lea']}.k12.example"])
-    app.close()
+    connected_ledger(make_app, small_home, TODAY)
     filler = fill(small_home)
     assert os.statvfs(small_home).f_bavail == 0
     yield filler
