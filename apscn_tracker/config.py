@@ -65,6 +65,7 @@ class Settings:
     christmas_collision: str = "before"
     templates_dir: Path | None = None
     max_attempts: int = 12
+    public_url: str | None = None  # where the team reaches `apscn serve` (https behind a TLS proxy)
     reminders: ReminderRules = field(default_factory=ReminderRules)
 
     @property
@@ -105,6 +106,7 @@ _ENV = {
     "APSCN_COORDINATOR_EMAIL": "coordinator_email",
     "APSCN_TEMPLATES_DIR": "templates_dir",
     "APSCN_TIMEZONE": "timezone",
+    "APSCN_PUBLIC_URL": "public_url",
 }
 
 # config.toml keys that may never be stored in the file (secrets come from the environment only)
@@ -217,6 +219,16 @@ def _database_url(value: Any) -> str:
     return value
 
 
+def _public_url(value: Any) -> str:
+    expected = "the address the team opens, like 'https://apscn.coop.k12.ar.us'"
+    if not isinstance(value, str) or _CONTROL.search(value) or len(value) > 500:
+        raise _Bad(expected)
+    scheme = _SCHEME.match(value)
+    if scheme is None or scheme.group(1).lower() not in ("http", "https") or not value[scheme.end() :].strip("/"):
+        raise _Bad(expected, "not an http or https URL")
+    return value.rstrip("/")
+
+
 def _day(value: Any) -> date:
     if type(value) is not date:  # a TOML date; a datetime (a date subclass) carries a time: refused
         if not isinstance(value, str):
@@ -284,6 +296,7 @@ _CHECKS: dict[str, Check] = {
     "christmas_collision": _choice("before", "after"),
     "templates_dir": _path,
     "max_attempts": _whole(1, 100, "a number of tries"),
+    "public_url": _public_url,
 }
 _REMINDER_CHECKS: dict[str, Check] = {
     "renewal_days_before": _renewal_days,
