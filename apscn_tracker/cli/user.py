@@ -41,8 +41,9 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a user of `apscn serve`; the password is asked for (twice) unless --password-stdin."""
-    from apscn_tracker.services.users import add_user, check_password
+    from apscn_tracker.services.users import add_user, check_email, check_password, check_role
 
+    check_email(email), check_role(role)  # before the password is asked for
     password = check_password(_password(password_stdin))
     result = add_user(make_app(), email=email, role=role, password=password)
     if as_json:

@@ -51,7 +51,7 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _email(email: str) -> str:
+def check_email(email: str) -> str:
     email = email.strip()
     problem = address_problem(email, local_domain=True)
     if problem:
@@ -59,7 +59,7 @@ def _email(email: str) -> str:
     return email.lower()
 
 
-def _role(role: str) -> str:
+def check_role(role: str) -> str:
     if role not in ROLES:
         raise InputError(f"unknown role {role!r}; use coordinator or viewer")
     return role
@@ -72,14 +72,14 @@ def check_password(password: str) -> str:
 
 
 def _user_id(s: Any, email: str) -> int:
-    found = s.scalar(select(USER.c.id).where(USER.c.email == _email(email)))
+    found = s.scalar(select(USER.c.id).where(USER.c.email == check_email(email)))
     if found is None:
         raise NotFound(f"no user {email.strip()!r}; `apscn user list` shows them")
     return int(found)
 
 
 def add_user(app: App, *, email: str, role: str = "viewer", password: str) -> dict[str, Any]:
-    email, role = _email(email), _role(role)
+    email, role = check_email(email), check_role(role)
     hashed = _hasher.hash(check_password(password))  # slow on purpose: outside the unit of work
     now = utcnow()
     with app.ledger.write() as s:
@@ -108,7 +108,7 @@ def remove_user(app: App, *, email: str) -> dict[str, Any]:
         uid = _user_id(s, email)
         s.execute(delete(SESSION).where(SESSION.c.user_id == uid))
         s.execute(delete(USER).where(USER.c.id == uid))
-    return {"email": _email(email), "removed": True}
+    return {"email": check_email(email), "removed": True}
 
 
 def set_password(app: App, *, email: str, password: str) -> dict[str, Any]:
@@ -117,7 +117,7 @@ def set_password(app: App, *, email: str, password: str) -> dict[str, Any]:
         uid = _user_id(s, email)
         s.execute(update(USER).where(USER.c.id == uid).values(password_hash=hashed, updated_at=utcnow()))
         s.execute(delete(SESSION).where(SESSION.c.user_id == uid))  # every browser signs in again
-    return {"email": _email(email), "password": "changed", "sessions_ended": True}
+    return {"email": check_email(email), "password": "changed", "sessions_ended": True}
 
 
 def new_token(app: App, *, email: str, kind: str = "api") -> dict[str, Any]:
@@ -129,7 +129,7 @@ def new_token(app: App, *, email: str, kind: str = "api") -> dict[str, Any]:
     with app.ledger.write() as s:
         uid = _user_id(s, email)
         s.execute(update(USER).where(USER.c.id == uid).values({column: digest(token), "updated_at": utcnow()}))
-    result = {"email": _email(email), "kind": kind, "token": token}
+    result = {"email": check_email(email), "kind": kind, "token": token}
     if kind == "calendar" and app.settings.public_url:
         result["url"] = f"{app.settings.public_url}/calendar.ics?token={token}"
     return result
@@ -138,7 +138,7 @@ def new_token(app: App, *, email: str, kind: str = "api") -> dict[str, Any]:
 def authenticate(app: App, *, email: str, password: str) -> SignedIn | None:
     """The user when the password is theirs, else None (an unknown email costs the same hash check)."""
     try:
-        address = _email(email)
+        address = check_email(email)
     except InputError:
         address = ""
     with app.ledger.read() as s:

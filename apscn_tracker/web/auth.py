@@ -33,12 +33,14 @@ router = APIRouter()
 class Refusal(Exception):
     """A request refused before it reaches a page: its status and one line saying why."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, page: bool = True) -> None:
         super().__init__(message)
-        self.status, self.message = status, message
+        self.status, self.message, self.page = status, message, page
 
 
 def refusal_response(request: Request, exc: Refusal) -> Response:
+    if not exc.page:  # a calendar program: a plain answer
+        return Response(exc.message + "\n", exc.status, media_type="text/plain; charset=utf-8")
     if exc.status == 401 and request.method in ("GET", "HEAD") and not request.url.path.startswith("/api/"):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/signin?next={quote(target, safe='')}", status_code=303)

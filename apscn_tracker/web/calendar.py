@@ -20,7 +20,7 @@ def calendar(request: Request, token: str = "") -> Response:
     web = state(request)
     user = token_user(web.app(), token, kind="calendar") if token else None
     if user is None:
-        raise Refusal(401, "a calendar link needs its token: apscn user token EMAIL --calendar")
+        raise Refusal(401, "a calendar link needs its token: apscn user token EMAIL --calendar", page=False)
     return Response(
         build_calendar(web.app(user.email)),
         media_type="text/calendar; charset=utf-8",
