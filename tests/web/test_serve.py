@@ -63,3 +63,42 @@ def test_healthz_tells_no_secret(ledger):
 
         text = urllib.request.urlopen(base + "/healthz", timeout=10).read().decode()
     assert secret not in text and "mailer" not in text and "apscn.db" not in text
+
+
+def test_with_the_scheduler_the_server_holds_the_one_scheduler_lock_and_stops_both_on_sigterm(ledger):
+    import subprocess
+    import sys
+
+    with served("--with-scheduler") as (base, proc):
+        second = subprocess.run(
+            [sys.executable, "-m", "apscn_tracker", "scheduler", "run"], capture_output=True, text=True, timeout=120
+        )
+        assert second.returncode == 1 and "another scheduler is running" in second.stderr
+        assert get_json(base + "/healthz")["status"] == "ok"
+    assert proc.returncode == 0
+    err = proc.stderr.read()  # type: ignore[union-attr]
+    assert "scheduler started" in err and "scheduler stopped" in err and "Traceback" not in err
+
+
+def test_a_port_in_use_or_out_of_range_is_one_line_and_exit_1(ledger, cli):
+    import socket
+    import subprocess
+    import sys
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "apscn_tracker", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        taken.close()
+    assert done.returncode == 1 and done.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}")
+    assert done.stderr.count("\n") == 1
+    result = cli("serve", "--port", "70000")
+    assert result.exit_code == 1 and "--port 70000 is not a port" in result.stderr
