@@ -114,3 +114,12 @@ def test_the_api_answers_a_bearer_token_with_the_status_rows_and_refuses_a_forge
         assert c.get(f"/calendar.ics?token={token}").status_code == 401  # the API token is no calendar token
         r = c.get("/api/status?year=1900-01", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 400 and "error" in r.json()
+
+
+def test_sign_in_sends_back_only_to_a_page_of_this_site(client):
+    for target, expected in (("/districts/6001000", "/districts/6001000"), ("https://evil.example/", "/"),
+                             ("//evil.example/", "/"), ("/\\evil.example", "/")):  # fmt: skip
+        token = form_token(client.get("/signin").text)
+        data = {"email": VIEWER, "password": PASSWORD, "csrf": token, "next": target}
+        r = client.post("/signin", data=data)
+        assert r.status_code == 303 and r.headers["location"] == expected, target
