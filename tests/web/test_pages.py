@@ -34,3 +34,19 @@ def test_the_board_filters_and_counts_through_the_query_string(client):
     assert client.get("/?status=late").status_code == 400
     assert client.get("/?vendor=Nobody").status_code == 404
     assert client.get("/?page=abc").status_code == 200
+
+
+def test_a_user_makes_their_own_calendar_link_once_and_the_one_before_stops(client):
+    sign_in(client, VIEWER)
+    page = client.get("/account").text
+    token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    assert client.post("/account/calendar").status_code == 403
+    links = []
+    for _ in range(2):
+        r = client.post("/account/calendar", data={"csrf": token})
+        links.append(re.search(r'<code id="calendar-link">([^<]+)</code>', r.text).group(1))  # type: ignore[union-attr]
+    first, second = (link.replace("&amp;", "&") for link in links)
+    assert second.startswith(str(client.base_url).rstrip("/") + "/calendar.ics?token=")
+    with type(client)() as stranger:  # a calendar program: no session, only the link
+        assert stranger.get(second).status_code == 200
+        assert stranger.get(first).status_code == 401
