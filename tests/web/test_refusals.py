@@ -123,3 +123,18 @@ def test_sign_in_sends_back_only_to_a_page_of_this_site(client):
         data = {"email": VIEWER, "password": PASSWORD, "csrf": token, "next": target}
         r = client.post("/signin", data=data)
         assert r.status_code == 303 and r.headers["location"] == expected, target
+
+
+def test_a_session_ends_at_sign_out_and_when_its_user_is_removed_even_if_its_cookie_is_replayed(site, cli):
+    for end in ("sign out", "remove"):
+        with httpx.Client(base_url=site) as c:
+            sign_in(c, VIEWER if end == "sign out" else COORDINATOR)
+            cookie = c.cookies["apscn_session"]
+            assert c.get("/").status_code == 200
+            if end == "sign out":
+                r = c.post("/signout", data={"csrf": form_token(c.get("/").text)})
+                assert r.status_code == 303 and r.headers["location"] == "/signin"
+            else:
+                assert cli("user", "remove", COORDINATOR).exit_code == 0
+        with httpx.Client(base_url=site, cookies={"apscn_session": cookie}) as replay:
+            assert replay.get("/").status_code == 303, end
