@@ -35,7 +35,13 @@ def serve(
     import logging
 
     from apscn_tracker.config import load_settings
-    from apscn_tracker.web.server import serve as run_server
+
+    try:
+        from apscn_tracker.web.server import serve as run_server
+    except ImportError as exc:  # fastapi, uvicorn ... are an optional extra
+        raise UserError(
+            f"apscn serve needs the web extra ({exc.name} is missing): pip install 'apscn-tracker[web]'"
+        ) from None
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -6,7 +6,7 @@ Services are imported inside each command (lazily): `apscn --help` imports every
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,6 +20,17 @@ EmailArg = Annotated[str, typer.Argument(help="The user's email address (their s
 StdinOpt = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from the first line of standard input.")
 ]
+
+
+def _users() -> Any:
+    """The accounts' service (argon2-cffi, of the web extra, is imported with it)."""
+    try:
+        from apscn_tracker.services import users
+    except ImportError as exc:
+        raise InputError(
+            f"apscn user needs the web extra ({exc.name} is missing): pip install 'apscn-tracker[web]'"
+        ) from None
+    return users
 
 
 def _password(from_stdin: bool) -> str:
@@ -41,11 +52,11 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a user of `apscn serve`; the password is asked for (twice) unless --password-stdin."""
-    from apscn_tracker.services.users import add_user, check_email, check_password, check_role
-
-    check_email(email), check_role(role)  # before the password is asked for
-    password = check_password(_password(password_stdin))
-    result = add_user(make_app(), email=email, role=role, password=password)
+    users = _users()
+    users.check_email(email)  # both before the password is asked for
+    users.check_role(role)
+    password = users.check_password(_password(password_stdin))
+    result = users.add_user(make_app(), email=email, role=role, password=password)
     if as_json:
         emit_json(result)
     else:
@@ -55,9 +66,7 @@ def add(
 @sub.command("list")
 def list_(as_json: JsonOpt = False) -> None:
     """List the users, their roles and whether they have an API or calendar token."""
-    from apscn_tracker.services.users import list_users
-
-    rows = list_users(make_app())
+    rows = _users().list_users(make_app())
     if as_json:
         emit_json(rows)
     else:
@@ -76,9 +85,7 @@ def list_(as_json: JsonOpt = False) -> None:
 @sub.command("remove")
 def remove(email: EmailArg, as_json: JsonOpt = False) -> None:
     """Remove a user: their sessions end and their tokens stop working at once."""
-    from apscn_tracker.services.users import remove_user
-
-    result = remove_user(make_app(), email=email)
+    result = _users().remove_user(make_app(), email=email)
     if as_json:
         emit_json(result)
     else:
@@ -88,10 +95,9 @@ def remove(email: EmailArg, as_json: JsonOpt = False) -> None:
 @sub.command("password")
 def password(email: EmailArg, password_stdin: StdinOpt = False, as_json: JsonOpt = False) -> None:
     """Set a new password (asked for twice unless --password-stdin); the user's browsers sign in again."""
-    from apscn_tracker.services.users import check_password, set_password
-
-    new = check_password(_password(password_stdin))
-    result = set_password(make_app(), email=email, password=new)
+    users = _users()
+    new = users.check_password(_password(password_stdin))
+    result = users.set_password(make_app(), email=email, password=new)
     if as_json:
         emit_json(result)
     else:
@@ -108,9 +114,7 @@ def token(
 ) -> None:
     """Print a new API token (`Authorization: Bearer TOKEN` on /api/status), or with --calendar a new calendar
     subscription token; the user's previous token of that kind stops working. Shown once: store it now."""
-    from apscn_tracker.services.users import new_token
-
-    result = new_token(make_app(), email=email, kind="calendar" if calendar else "api")
+    result = _users().new_token(make_app(), email=email, kind="calendar" if calendar else "api")
     if as_json:
         emit_json(result)
     else:
