@@ -12,6 +12,7 @@ import typer
 
 from apscn_tracker import __version__
 from apscn_tracker.cli import db, district, doctor, outbox, renewal, report, scheduler, serve, status, tick, vendor
+from apscn_tracker.cli import keys as link_keys
 from apscn_tracker.cli.errors import told_in_one_line
 from apscn_tracker.cli.lazy import LazyCommands, LazyGroup
 from apscn_tracker.cli.options import JsonOpt, TodayOpt, make_app
@@ -87,6 +88,7 @@ def init(
 
 for module in (district, vendor, renewal, status, outbox, tick, scheduler, serve, doctor, report, db):
     module.register(commands)
+link_keys.register(commands)
 
 
 def run() -> None:
