@@ -168,3 +168,23 @@ def open_step(dates: RenewalDates) -> str | None:
     if dates.confirmed_on is None:
         return "confirm"
     return None
+
+
+FORM_SECONDS = 2 * 3600
+"""How long the form of a link's page may be sent after the page was shown."""
+
+
+def form_nonce(key: bytes, token: str, issued: int) -> str:
+    """The hidden field of the form a link's page shows at ``issued`` (seconds since the epoch): proof that the
+    form was sent from that page, for that link, lately."""
+    tag = hmac.new(key, b"apscn-tracker form\x00" + token.encode() + b"\x00" + str(issued).encode(), hashlib.sha256)
+    return f"{issued}.{_b64(tag.digest()[:_TAG])}"
+
+
+def form_nonce_ok(key: bytes, token: str, nonce: str, now: int) -> bool:
+    issued_text, _, _ = nonce.partition(".")
+    if not issued_text.isdigit() or len(issued_text) > 12:
+        return False
+    issued = int(issued_text)
+    fresh = issued <= now + 60 and now - issued <= FORM_SECONDS
+    return fresh and hmac.compare_digest(nonce, form_nonce(key, token, issued))

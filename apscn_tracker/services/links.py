@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -200,9 +199,9 @@ def _view(s: Session, app: App, link: Link) -> tuple[LinkView, Connection]:
     dl.check_fresh(link, app.today)
     used = s.scalar(select(LinkUse).where(col(LinkUse.token_id) == link.token_id))
     if used is not None:
-        on = used.used_at.astimezone(ZoneInfo(app.settings.timezone)).date()
         raise LinkRefused(
-            f"This link was already used, on {on:%B} {on.day}, {on.year}; it works once.", LinkProblem.USED
+            f"This link was already used to record “{dl.LABELS[link.step]}”; a link works once.",
+            LinkProblem.USED,
         )
     conn = s.get(Connection, link.connection_id)
     contact = s.get(Contact, link.contact_id)
@@ -335,3 +334,12 @@ def reported_since(session: Session, since: datetime) -> list[dict[str, Any]]:
         for on, kind, year, actor, data, lea, name, vendor in rows
         if json.loads(data).get("source") == SOURCE
     ]
+
+
+def form_nonce(settings: Settings, token: str, now: int) -> str:
+    """The hidden field of the form a link's page shows now (``now``: seconds since the epoch)."""
+    return dl.form_nonce(signing_key(settings), token, now)
+
+
+def form_nonce_ok(settings: Settings, token: str, nonce: str, now: int) -> bool:
+    return dl.form_nonce_ok(signing_key(settings), token, nonce, now)

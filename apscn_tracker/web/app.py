@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from apscn_tracker.config import Settings, load_settings
 from apscn_tracker.web.state import WebState
 
-ROUTERS: tuple[str, ...] = ("health", "pages")
+ROUTERS: tuple[str, ...] = ("health", "pages", "links")
 """The modules of ``apscn_tracker.web`` whose ``router`` the app includes, in this order."""
 
 
