@@ -74,13 +74,22 @@ def _write_new(path: Path) -> bytes:
     return key.encode("ascii")
 
 
+_read: dict[Path, tuple[tuple[int, int, int, int], bytes]] = {}
+"""The key last read from each file, by the file's identity (a tick signs a link per email: one stat each)."""
+
+
 def _read_file(path: Path) -> bytes:
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+    st = path.stat()
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise UserError(f"{path} is readable by others; `chmod 600 {path}` (the links it signs are personal)")
+    identity = (st.st_ino, st.st_mtime_ns, st.st_size, st.st_dev)
+    known = _read.get(path)
+    if known is not None and known[0] == identity:
+        return known[1]
     key = path.read_text(encoding="ascii").strip().encode("ascii")
     if len(key) < dl.MIN_KEY_BYTES:
         raise UserError(f"{path} holds no usable key; `apscn keys rotate` writes a new one")
+    _read[path] = (identity, key)
     return key
 
 
@@ -90,17 +99,19 @@ def signing_key(settings: Settings) -> bytes:
     if env is not None:
         return env
     path = key_file(settings)
-    if not path.exists():
-        settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # made by another process just now
-            return _read_file(path)
-        key = secrets.token_urlsafe(48)
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(key + "\n")
-        return key.encode("ascii")
-    return _read_file(path)
+    try:
+        return _read_file(path)
+    except FileNotFoundError:
+        pass
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # made by another process just now
+        return _read_file(path)
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key.encode("ascii")
 
 
 def ensure_key(settings: Settings) -> str:

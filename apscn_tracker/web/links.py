@@ -45,7 +45,7 @@ _TITLES = {
     LinkProblem.USED: "This link was already used",
     LinkProblem.CLOSED: "Nothing to record",
 }
-_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
+_HEADERS = {"X-Robots-Tag": "noindex, nofollow"}  # Referrer-Policy same-origin (the app's): the link stays here
 _TOKEN = re.compile(r"/r/[^/?\s\"]+")
 _lock = threading.Lock()
 
@@ -126,12 +126,13 @@ def show(request: Request, token: str) -> HTMLResponse:
 
 
 def _same_site(request: Request) -> bool:
-    """False when the browser says the form came from another site."""
+    """False when the browser says the form came from another site. A browser that hides where the form came from
+    (``Origin: null``, no ``Sec-Fetch-Site``) is not refused for that: the form's nonce still has to match."""
     if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
         return False
     origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return origin is None
+    if origin is None or origin == "null":
+        return True
     allowed = {f"{request.url.scheme}://{request.headers.get('host', '')}"}
     public = state(request).settings.public_url
     if public:

@@ -7,12 +7,17 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 from datetime import date
 
 import httpx
 import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
 
 from apscn_tracker.config import load_settings
 from apscn_tracker.services import renewals
@@ -212,3 +217,28 @@ def test_a_link_in_a_log_line_is_hidden():
     )
     HideLinks().filter(record)
     assert "SECRET" not in record.getMessage() and "/r/..." in record.getMessage()
+
+
+def test_a_real_browser_opens_the_link_and_its_click_records_the_step(ledger, smtp):
+    driver_path = shutil.which("chromedriver")
+    if driver_path is None:
+        pytest.skip("chromedriver is not installed")
+    token = links_in_mail(smtp)["dana"]
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=820,640"):
+        options.add_argument(arg)
+    with served() as (base, _):
+        browser = webdriver.Chrome(service=Service(driver_path), options=options)
+        try:
+            browser.get(f"{base}/r/{token}")
+            before = ledger_now()
+            assert browser.find_element(By.NAME, "on").get_attribute("value") == "2027-05-20"
+            assert ledger_now() == before
+            browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            WebDriverWait(browser, 20).until(lambda b: "Recorded. Thank you." in b.page_source)
+        finally:
+            browser.quit()
+    app = App(load_settings(), today=date(2027, 5, 20))
+    (row,) = [r for r in status_rows(app, year="2027-28") if r["lea"] == A]
+    assert row["requested_on"] == "2027-05-20"
+    app.close()
