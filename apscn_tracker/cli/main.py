@@ -11,7 +11,20 @@ from typing import Annotated, Any
 import typer
 
 from apscn_tracker import __version__
-from apscn_tracker.cli import db, district, doctor, outbox, renewal, report, scheduler, serve, status, tick, vendor
+from apscn_tracker.cli import (
+    db,
+    district,
+    doctor,
+    outbox,
+    renewal,
+    report,
+    scheduler,
+    serve,
+    status,
+    tick,
+    user,
+    vendor,
+)
 from apscn_tracker.cli import keys as link_keys
 from apscn_tracker.cli.errors import told_in_one_line
 from apscn_tracker.cli.lazy import LazyCommands, LazyGroup
@@ -86,7 +99,7 @@ def init(
         )
 
 
-for module in (district, vendor, renewal, status, outbox, tick, scheduler, serve, doctor, report, db):
+for module in (district, vendor, renewal, status, outbox, tick, scheduler, serve, user, doctor, report, db):
     module.register(commands)
 link_keys.register(commands)
 

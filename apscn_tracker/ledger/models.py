@@ -139,6 +139,33 @@ class TickRun(LedgerTable, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text))
 
 
+class WebUser(LedgerTable, table=True):
+    """A person who signs in to ``apscn serve``: a viewer reads, a coordinator also records steps. Secrets are
+    stored only as hashes: the password with Argon2, the API and calendar tokens with SHA-256 (random, long)."""
+
+    __tablename__: ClassVar[str] = "web_user"  # type: ignore[misc]
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True)
+    role: str = Field(max_length=12)  # coordinator | viewer
+    password_hash: str
+    api_token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    calendar_token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class WebSession(LedgerTable, table=True):
+    """A signed-in browser: the cookie holds a random token, the ledger its SHA-256 and the form token (CSRF)."""
+
+    __tablename__: ClassVar[str] = "web_session"  # type: ignore[misc]
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="web_user.id", index=True, ondelete="CASCADE")
+    csrf: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class LinkUse(LedgerTable, table=True):
     """A district's link that recorded its step: a link works once. ``token_id`` is the link's nonce, never the
     link itself (which would work again if read from here)."""

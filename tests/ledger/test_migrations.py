@@ -17,8 +17,8 @@ from apscn_tracker.ledger.db import HEAD, MIGRATIONS, current_revision, open_led
 def test_an_empty_database_is_migrated_to_the_head_on_first_open(home):
     ledger = open_ledger(load_settings())
     assert current_revision(ledger.engine) == HEAD
-    newest = sorted(p.name for p in (MIGRATIONS / "versions").glob("*.py"))[-1]
-    assert newest.startswith(HEAD) or newest.endswith(f"_{HEAD}.py")
+    newest = sorted((MIGRATIONS / "versions").glob("*.py"))[-1]
+    assert f'revision = "{HEAD}"' in newest.read_text(encoding="utf-8"), newest.name
 
 
 def test_the_models_and_the_migrations_agree(home):

@@ -59,3 +59,37 @@ def served(
 def get_json(url: str, headers: dict[str, str] | None = None) -> Any:
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as r:
         return json.loads(r.read())
+
+
+PASSWORD = "correct horse battery staple"
+COORDINATOR, VIEWER = "coord@coop.k12.ar.us", "viewer@coop.k12.ar.us"
+
+
+def demo_ledger_with_users() -> None:
+    """``init --demo`` in this test's APSCN_HOME, a coordinator and a viewer (both with PASSWORD)."""
+    from apscn_tracker.config import load_settings
+    from apscn_tracker.services.app import App
+    from apscn_tracker.services.setup import init
+    from apscn_tracker.services.users import add_user
+
+    app = App(load_settings())
+    try:
+        init(app, demo=True)
+        add_user(app, email=COORDINATOR, role="coordinator", password=PASSWORD)
+        add_user(app, email=VIEWER, role="viewer", password=PASSWORD)
+    finally:
+        app.close()
+
+
+def form_token(html: str) -> str:
+    import re
+
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no form token on the page"
+    return found.group(1)
+
+
+def sign_in(client: Any, email: str, password: str = PASSWORD) -> Any:
+    """Sign ``client`` (an httpx.Client on the server) in as the browser does: the form, then its POST."""
+    token = form_token(client.get("/signin").text)
+    return client.post("/signin", data={"email": email, "password": password, "csrf": token, "next": "/"})

@@ -4,7 +4,7 @@
   the transaction that records the step, so a link records at most one step, once.
 
 Revision ID: district_links
-Revises: 0002
+Revises: web_users
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "district_links"
-down_revision = "0002"
+down_revision = "web_users"
 branch_labels = None
 depends_on = None
 
