@@ -14,6 +14,7 @@ from apscn_tracker.domain.steps import StepRefused
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.services import districts, links, renewals
+from apscn_tracker.services.db.checks import check
 from apscn_tracker.services.messages import render_message
 from apscn_tracker.services.status import history, status_rows
 from tests.support.links import PUBLIC, A, B, linked_ledger, tokens
@@ -214,3 +215,10 @@ def test_the_digest_lists_what_districts_reported_since_the_last_one(make_app):
     text = reminder(app, kind="coordinator_digest").text
     assert "Reported by the district (1)" in text
     assert f"{A}" in text and "requested on" in text and "reported by dana@6001000.k12.example" in text
+
+
+def test_db_check_flags_a_key_file_others_can_read(make_app, home):
+    app = linked_ledger(make_app)
+    os.chmod(home / "secret.key", 0o644)
+    (perm,) = [c for c in check(app)["checks"] if c["name"] == "permissions"]
+    assert perm["status"] == "problem" and any("secret.key" in d for d in perm["details"])
