@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import httpx
@@ -241,4 +242,21 @@ def test_a_real_browser_opens_the_link_and_its_click_records_the_step(ledger, sm
     app = App(load_settings(), today=date(2027, 5, 20))
     (row,) = [r for r in status_rows(app, year="2027-28") if r["lea"] == A]
     assert row["requested_on"] == "2027-05-20"
+    app.close()
+
+
+def test_the_same_link_posted_many_times_at_once_records_its_step_once(ledger, smtp):
+    token = links_in_mail(smtp)["dana"]
+    with served() as (base, _), httpx.Client(base_url=base) as web:
+        nonce = NONCE.search(web.get(f"/r/{token}").text).group(1)
+
+        def post(_: int) -> int:
+            with httpx.Client(base_url=base) as own:
+                return own.post(f"/r/{token}", data={"on": "2027-05-20", "nonce": nonce}).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            codes = sorted(pool.map(post, range(8)))
+    assert codes == [200] + [409] * 7
+    app = App(load_settings(), today=date(2027, 5, 20))
+    assert [e["source"] for e in history(app, lea=A) if e["kind"] == "requested"] == [None, "link"]
     app.close()
