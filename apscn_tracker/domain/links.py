@@ -33,6 +33,8 @@ LABELS = {
     "confirm": "We sent the details to our Onboarding Manager",
 }
 """What each link says, in the district's words."""
+STEP_DATES = ("requested_on", "enabled_on", "confirmed_on")
+"""The date each step sets, in ``STEPS`` order."""
 VALID_DAYS_AFTER_YEAR = 30
 """A link works until this many days after June 30 of its school year."""
 

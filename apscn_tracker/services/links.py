@@ -192,10 +192,9 @@ class LinkView:
     today: date
     earliest: date | None  # the first date the step can carry (the step before it), if any
     recorded_on: date | None = None  # set once the link recorded its step
+    next_token: str | None = None  # then: the link of the step after it, for a district further along
+    next_label: str | None = None
     token_id: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "token_id"}
 
 
 _CLOSED_WORDS = {
@@ -273,6 +272,7 @@ def record(app: App, token: str, *, on: date) -> LinkView:
     """Record the step of ``token`` on ``on`` as its contact, and mark the link used, in one transaction.
 
     ``LinkRefused`` when the link cannot be used; ``StepRefused`` (a whole sentence) when the date cannot be."""
+    key = signing_key(app.settings)
     with app.ledger.read() as s:
         link = _link(s, app, token)
         view, conn = _view(s, app, link)
@@ -298,7 +298,7 @@ def record(app: App, token: str, *, on: date) -> LinkView:
         s.flush()
 
     try:
-        _RECORD[link.step](
+        done = _RECORD[link.step](
             as_contact,
             lea=view.lea,
             vendor=view.vendor,
@@ -312,7 +312,14 @@ def record(app: App, token: str, *, on: date) -> LinkView:
     except StepRefused:
         look(app, token)  # the step recorded meanwhile by someone else: refused as no longer open
         raise
-    return replace(view, recorded_on=on)
+    after = RenewalDates(**{f: date.fromisoformat(done[f]) if done.get(f) else None for f in dl.STEP_DATES})
+    step = dl.open_step(after)
+    following = None
+    if step is not None:  # a district that is further along can say so at once: the next step's own link
+        following = dl.sign(
+            Link(link.connection_id, link.school_year, step, link.contact_id, secrets.token_bytes(8)), key
+        )
+    return replace(view, recorded_on=on, next_token=following, next_label=dl.LABELS[step] if step else None)
 
 
 # -- what the coordinator sees --------------------------------------------------------------------------------------

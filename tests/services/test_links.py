@@ -222,3 +222,20 @@ def test_db_check_flags_a_key_file_others_can_read(make_app, home):
     os.chmod(home / "secret.key", 0o644)
     (perm,) = [c for c in check(app)["checks"] if c["name"] == "permissions"]
     assert perm["status"] == "problem" and any("secret.key" in d for d in perm["details"])
+
+
+def test_after_its_step_a_link_offers_the_next_one_so_a_district_further_along_says_so_at_once(make_app):
+    app = linked_ledger(make_app)
+    (token,) = tokens(reminder(app).text)
+    done = links.record(app, token, on=date(2027, 5, 10))
+    assert done.next_label == "APSCN enabled our connection"
+    enabled = links.record(app, done.next_token, on=date(2027, 5, 19))
+    assert enabled.next_label == "We sent the details to our Onboarding Manager"
+    confirmed = links.record(app, enabled.next_token, on=date(2027, 5, 20))
+    assert confirmed.next_token is None and confirmed.next_label is None
+    steps = [(e["kind"], e["on"], e["source"]) for e in history(app, lea=A) if e["school_year"] == "2027-28"]
+    assert steps[-3:] == [
+        ("requested", "2027-05-10", "link"),
+        ("enabled", "2027-05-19", "link"),
+        ("confirmed", "2027-05-20", "link"),
+    ]

@@ -237,6 +237,8 @@ def test_a_real_browser_opens_the_link_and_its_click_records_the_step(ledger, sm
             assert ledger_now() == before
             browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
             WebDriverWait(browser, 20).until(lambda b: "Recorded. Thank you." in b.page_source)
+            browser.find_element(By.LINK_TEXT, "APSCN enabled our connection").click()
+            WebDriverWait(browser, 20).until(lambda b: "Record: APSCN enabled our connection" in b.page_source)
         finally:
             browser.quit()
     app = App(load_settings(), today=date(2027, 5, 20))
