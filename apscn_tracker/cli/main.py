@@ -25,6 +25,7 @@ from apscn_tracker.cli import (
     user,
     vendor,
 )
+from apscn_tracker.cli import keys as link_keys
 from apscn_tracker.cli.errors import told_in_one_line
 from apscn_tracker.cli.lazy import LazyCommands, LazyGroup
 from apscn_tracker.cli.options import JsonOpt, TodayOpt, make_app
@@ -100,6 +101,7 @@ def init(
 
 for module in (district, vendor, renewal, status, outbox, tick, scheduler, serve, user, doctor, report, db):
     module.register(commands)
+link_keys.register(commands)
 
 
 def run() -> None:

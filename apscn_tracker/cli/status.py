@@ -76,10 +76,11 @@ def history(lea: LeaArg, as_json: JsonOpt = False) -> None:
 
     rows = run(make_app(), lea=lea)
     if as_json:
-        emit_json([{k: r[k] for k in ("at", "on", "kind", "vendor", "school_year", "actor", "note")} for r in rows])
+        keys = ("at", "on", "kind", "vendor", "school_year", "actor", "source", "note")
+        emit_json([{k: r[k] for k in keys} for r in rows])
     else:
         print_table(
-            rows,
+            [{**r, "actor": f"{r['actor']} via {r['source']}" if r["source"] else r["actor"]} for r in rows],
             [
                 ("at", "Recorded (UTC)"),
                 ("on", "On"),

@@ -166,6 +166,20 @@ class WebSession(LedgerTable, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class LinkUse(LedgerTable, table=True):
+    """A district's link that recorded its step: a link works once. ``token_id`` is the link's nonce, never the
+    link itself (which would work again if read from here)."""
+
+    __tablename__ = "link_use"
+    id: int | None = Field(default=None, primary_key=True)
+    token_id: str = Field(max_length=32, unique=True)
+    connection_id: int = Field(foreign_key="connection.id")
+    school_year: int
+    step: str = Field(max_length=10)
+    actor: str  # the contact's address, as the step's event records it
+    used_at: datetime = Field(sa_type=UTCDateTime)
+
+
 def partial_indexes(dialect: str) -> None:
     """Give each partial index (``info={"where": ...}``) its WHERE clause for ``dialect``.
 

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, func, select
 from sqlmodel import Session, col
 
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.domain.status import Status, renewal_status
 from apscn_tracker.domain.workdays import request_by
-from apscn_tracker.ledger.models import Connection, Contact, District, Renewal, Vendor
+from apscn_tracker.ledger.models import Connection, Contact, District, Outbox, Renewal, Vendor
 from apscn_tracker.mail.outbox import problems
 from apscn_tracker.services.app import App
+from apscn_tracker.services.links import reported_since
 
 
 def digest_values(session: Session, app: App) -> dict[str, Any]:
@@ -23,7 +24,15 @@ def digest_values(session: Session, app: App) -> dict[str, Any]:
         "items": attention_items(session, app),
         "districts_without_contact": districts_without_contact(session),
         "delivery_problems": problems(session, max_attempts=app.settings.max_attempts, now=end_of_today, days=7),
+        "district_reported": reported_since(session, _last_digest(session)),
     }
+
+
+def _last_digest(session: Session) -> datetime:
+    """When the digest before this one was queued (8 days ago when there was none): what districts reported
+    since then is new to the coordinator. Clock time, as events record it (``--today`` moves neither)."""
+    last = session.scalar(select(func.max(col(Outbox.created_at))).where(col(Outbox.kind) == "coordinator_digest"))
+    return last if last is not None else datetime.now(UTC) - timedelta(days=8)
 
 
 def districts_without_contact(session: Session) -> list[dict[str, Any]]:

@@ -13,9 +13,10 @@ from apscn_tracker.domain.reminders import RENEWAL_REMINDER
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.domain.workdays import expected_enabled_by, request_by
 from apscn_tracker.errors import UserError
-from apscn_tracker.mail.kinds import EmailKind, Trigger, email_kind
+from apscn_tracker.mail.kinds import EmailKind, Role, Trigger, email_kind
 from apscn_tracker.services.app import App
 from apscn_tracker.services.digest import digest_values
+from apscn_tracker.services.links import email_links
 from apscn_tracker.services.lookup import DistrictRow, Lookup, VendorRow
 from apscn_tracker.services.recipients import Recipients, recipients
 
@@ -28,8 +29,10 @@ CONTEXT_DEFAULTS: dict[str, Any] = {
     "items": [],  # coordinator_digest: what needs follow-up
     "districts_without_contact": [],
     "delivery_problems": [],
+    "district_reported": [],  # coordinator_digest: steps districts recorded by their links since the last digest
     "failed": None,  # delivery_failed: the message that could not be delivered
     "note": None,  # a free line from the coordinator
+    "links": [],  # with public_url: the district's link for the step it can record next (services.links)
 }
 
 
@@ -166,6 +169,10 @@ def message_context(
         "forward_to_onboarding": who.forward_to_onboarding,
         **copy.deepcopy(CONTEXT_DEFAULTS),
     }
+    if Role.DISTRICT in entry.roles and d is not None and d.id is not None and not who.forward_to_district:
+        first = next(iter(look.contacts(d.id)), None)
+        contact_id = first.id if first is not None else None
+        ctx["links"] = email_links(app, connection=conn, contact_id=contact_id, year=sy, renewal=renewal)
     if entry.trigger is Trigger.DAILY_DIGEST:
         ctx.update(digest_values(session, app))
     ctx.update(extra or {})

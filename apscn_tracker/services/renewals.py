@@ -7,7 +7,7 @@ year and the command to run next.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -106,13 +106,28 @@ def _dates(r: Renewal | None) -> RenewalDates:
     return RenewalDates(**{f: getattr(r, f) for f in DATE_FIELDS}) if r is not None else RenewalDates()
 
 
+Then = Callable[[Session], None]
+"""Run inside a step's transaction once the step is written (a link marks itself used)."""
+
+
 def _record(
-    s: Session, app: App, d: District, v: Vendor, sy: SchoolYear, r: Renewal, step: Step, note: str | None
+    s: Session,
+    app: App,
+    d: District,
+    v: Vendor,
+    sy: SchoolYear,
+    r: Renewal,
+    step: Step,
+    note: str | None,
+    source: str | None = None,
 ) -> None:
-    """Write the step: the renewal row takes its dates, the ledger its event (one transaction)."""
+    """Write the step: the renewal row takes its dates, the ledger its event (one transaction). ``source``: how
+    the step came in when not from the coordinator (``link``: a district's link), kept in the event's data."""
     for name in DATE_FIELDS:
         setattr(r, name, getattr(step.dates, name))
     kind, on, data = step.event
+    if source:
+        data = {**data, "source": source}
     q.add_event(
         s,
         kind=kind,
@@ -149,6 +164,8 @@ def record_request(
     year: str | None = None,
     on: date | None = None,
     note: str | None = None,
+    source: str | None = None,
+    then: Then | None = None,
 ) -> dict[str, Any]:
     on = on or app.today
     sy = parse_year(year, app.today, default=SchoolYear.of(on))
@@ -168,7 +185,9 @@ def record_request(
         if r is None:
             r = Renewal(connection_id=c.id, school_year=sy.start)
             s.add(r)
-        _record(s, app, d, v, sy, r, step, note)
+        _record(s, app, d, v, sy, r, step, note, source)
+        if then is not None:
+            then(s)
         return _result(d, v, sy, r)
 
 
@@ -202,6 +221,8 @@ def record_enabled(
     year: str | None = None,
     on: date | None = None,
     note: str | None = None,
+    source: str | None = None,
+    then: Then | None = None,
 ) -> dict[str, Any]:
     on = on or app.today
     with app.ledger.write() as s:
@@ -209,7 +230,9 @@ def record_enabled(
         with _worded(d, v, sy):
             step = steps.enable(_dates(r), on=on, year=sy, today=app.today)
         assert r is not None and r.requested_on is not None  # the step needs a request
-        _record(s, app, d, v, sy, r, step, note)
+        _record(s, app, d, v, sy, r, step, note, source)
+        if then is not None:
+            then(s)
         days = app.calendar.working_days_between(r.requested_on, on)
         return _result(
             d,
@@ -230,6 +253,8 @@ def record_confirmed(
     year: str | None = None,
     on: date | None = None,
     note: str | None = None,
+    source: str | None = None,
+    then: Then | None = None,
 ) -> dict[str, Any]:
     on = on or app.today
     with app.ledger.write() as s:
@@ -237,7 +262,9 @@ def record_confirmed(
         with _worded(d, v, sy):
             step = steps.confirm(_dates(r), on=on, today=app.today)
         assert r is not None  # the step needs a request
-        _record(s, app, d, v, sy, r, step, note)
+        _record(s, app, d, v, sy, r, step, note, source)
+        if then is not None:
+            then(s)
         return _result(d, v, sy, r)
 
 

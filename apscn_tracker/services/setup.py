@@ -18,7 +18,7 @@ from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Renewal
 from apscn_tracker.resources import data_dir
-from apscn_tracker.services import connections, districts, renewals, roster, vendors
+from apscn_tracker.services import connections, districts, links, renewals, roster, vendors
 from apscn_tracker.services.app import App
 
 BUNDLED_ROSTER = "arkansas-districts.csv"
@@ -56,6 +56,7 @@ def init(app: App, *, demo: bool = False) -> dict[str, Any]:
         "xello_seeded": seeded,
         "config_written": config_written,
         "roster": {k: result[k] for k in ("added", "updated", "unchanged")},
+        "link_key": links.ensure_key(app.settings),  # signs the links in district emails (owner-only)
     }
     if demo:
         out["demo"] = build_demo(app)

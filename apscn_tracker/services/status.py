@@ -155,7 +155,8 @@ def history(app: App, *, lea: str) -> list[dict[str, Any]]:
             "school_year": SchoolYear(sy).label if sy is not None else None,
             "actor": actor,
             "note": note,
-            "data": json.loads(data) if data else None,
+            "data": (loaded := json.loads(data) if data else None),
+            "source": loaded.get("source") if isinstance(loaded, dict) else None,  # link: reported by the district
         }
         for at, on, kind, vname, sy, actor, note, data in rows
     ]

@@ -19,7 +19,18 @@ from apscn_tracker.errors import NotFound, Refused, UserError
 from apscn_tracker.web.auth import Refusal, refusal_response
 from apscn_tracker.web.state import WebState
 
-ROUTERS: tuple[str, ...] = ("health", "auth", "board", "districts", "outbox", "report", "calendar", "api", "account")
+ROUTERS: tuple[str, ...] = (
+    "health",
+    "auth",
+    "board",
+    "districts",
+    "outbox",
+    "report",
+    "calendar",
+    "api",
+    "account",
+    "links",
+)
 """The modules of ``apscn_tracker.web`` whose ``router`` the app includes, in this order."""
 
 

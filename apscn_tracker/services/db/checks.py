@@ -29,6 +29,7 @@ from apscn_tracker.ledger.db import HEAD, MIGRATIONS, Ledger, LedgerError, curre
 from apscn_tracker.services.app import App
 from apscn_tracker.services.db.common import LISTED, OK, PROBLEM, WARNING, Check, sqlite_file
 from apscn_tracker.services.db.consistency import outbox_check, projection_check
+from apscn_tracker.services.links import key_file
 
 
 def check(app: App, *, now: datetime | None = None) -> dict[str, Any]:
@@ -151,6 +152,7 @@ def _permissions(settings: Settings) -> Check:
     targets: list[Path] = []
     if db is not None:
         targets += [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+    targets.append(key_file(settings))  # signs the districts' links
     outbox = settings.outbox_dir
     if outbox.is_dir():
         targets.append(outbox)
