@@ -25,11 +25,14 @@ import socket
 import subprocess
 import tempfile
 import time
-from email.message import Message
+from email import policy
+from email.message import EmailMessage as Message
 from pathlib import Path
 
 import pytest
 
+REFUSED = "/^refused@/ 550 5.1.1 <refused>: Recipient address rejected: no such user here\n"
+BUSY = "/^busy@/ 450 4.2.1 <busy>: Recipient address rejected: mailbox busy, try again later\n"
 USER = "tracker@coop.example"
 PASSWORD = "correct horse 42"
 
@@ -142,21 +145,31 @@ service anvil {{
         )
 
     def _tables(self) -> None:
-        (self.etc / "recipients").write_text(
-            "/^refused@/ 550 5.1.1 <refused>: Recipient address rejected: no such user here\n"
-            "/^busy@/ 450 4.2.1 <busy>: Recipient address rejected: mailbox busy, try again later\n"
-        )
+        (self.etc / "recipients").write_text(REFUSED + BUSY)
         (self.etc / "domains").write_text("/\\.example$/ OK\n")
         (self.etc / "mailboxes").write_text("!/^gone@/ mail/\n")
         (self.etc / "aliases").write_text("/^moved@([^@]+)$/ gone@$1\n")
 
     def accept_busy(self) -> None:
-        """busy@ is accepted from now on (Postfix reloads its tables)."""
-        (self.etc / "recipients").write_text(
-            "/^refused@/ 550 5.1.1 <refused>: Recipient address rejected: no such user here\n"
-        )
+        """busy@ is accepted from now on (Postfix reloads its tables); ``reset`` refuses it again."""
+        (self.etc / "recipients").write_text(REFUSED)
+        self._reload()
+
+    def _reload(self) -> None:
         _run(_sbin("postfix"), "-c", str(self.etc), "reload")
-        time.sleep(1.5)
+        time.sleep(1.5)  # the smtpd processes started before the reload finish their session and exit
+
+    def reset(self) -> None:
+        """Between tests: the tables as at start, an empty Maildir."""
+        if (self.etc / "recipients").read_text() != REFUSED + BUSY:
+            (self.etc / "recipients").write_text(REFUSED + BUSY)
+            self._reload()
+        self.reset_mail()
+
+    def reset_mail(self) -> None:
+        """An empty Maildir."""
+        for p in (self.maildir / "new").iterdir():
+            p.unlink()
 
     def _main_cf(self) -> None:
         shutil.copy("/etc/postfix/master.cf", self.etc / "master.cf")
@@ -193,6 +206,7 @@ service anvil {{
             "smtpd_tls_cert_file": str(self.cert),
             "smtpd_tls_key_file": str(self.key),
             "smtpd_tls_security_level": "none",
+            "smtpd_tls_received_header": "yes",
             "smtpd_tls_mandatory_protocols": ">=TLSv1.2",
             "smtpd_sasl_type": "dovecot",
             "smtpd_sasl_path": "private/auth",
@@ -227,7 +241,13 @@ service anvil {{
             " -o smtpd_client_restrictions=permit_sasl_authenticated,reject"
         )
         for port, extra in ((self.plain, ""), (self.submission, submission), (self.smtps, smtps)):
-            _run(postconf, "-c", str(self.etc), "-M", f"127.0.0.1:{port}/inet=127.0.0.1:{port} inet n - n - - smtpd {extra}".rstrip())
+            _run(
+                postconf,
+                "-c",
+                str(self.etc),
+                "-M",
+                f"127.0.0.1:{port}/inet=127.0.0.1:{port} inet n - n - - smtpd {extra}".rstrip(),
+            )
 
     def start(self) -> Postfix:
         for d in (self.etc, self.queue, self.data):
@@ -247,7 +267,6 @@ service anvil {{
         self._dovecot()
         self.started = True  # from here on, stop() stops what did start
         _run(_sbin("dovecot"), "-c", str(self.dovecot_conf))
-        _run(_sbin("postfix"), "-c", str(self.etc), "set-permissions")
         _run(_sbin("postfix"), "-c", str(self.etc), "start")
         self._wait_listening()
         return self
@@ -272,8 +291,13 @@ service anvil {{
     def stop(self) -> None:
         if self.started:
             for args in (("postfix", "-c", str(self.etc), "stop"), ("dovecot", "-c", str(self.dovecot_conf), "stop")):
-                subprocess.run([_sbin(args[0]), *args[1:]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               timeout=60, check=False)
+                subprocess.run(
+                    [_sbin(args[0]), *args[1:]],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    timeout=60,
+                    check=False,
+                )
             self.started = False
         shutil.rmtree(self.base, ignore_errors=True)
 
@@ -286,7 +310,7 @@ service anvil {{
     def messages(self) -> list[Message]:
         """Every message delivered so far, oldest first."""
         files = sorted((self.maildir / "new").iterdir(), key=lambda p: p.stat().st_mtime_ns)
-        return [email.message_from_bytes(p.read_bytes()) for p in files]
+        return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in files]
 
     def wait_for(self, n: int, timeout: float = 30) -> list[Message]:
         """At least ``n`` messages delivered (Postfix delivers in the background)."""
@@ -297,6 +321,19 @@ service anvil {{
                 return found
             time.sleep(0.2)
 
-    def delivered_to(self) -> list[str]:
-        """The Delivered-To of each message (the final recipient Postfix delivered it to)."""
-        return [str(m["Delivered-To"]).lower() for m in self.messages()]
+    def delivered_to(self, messages: list[Message] | None = None) -> list[str]:
+        """The Delivered-To of each message (the final recipient Postfix delivered it to), sorted."""
+        return sorted(str(m["Delivered-To"]).lower() for m in (self.messages() if messages is None else messages))
+
+    def settle(self, quiet: float = 1.5, timeout: float = 30) -> list[Message]:
+        """Every message, once nothing new arrived for ``quiet`` seconds (bounces come a moment later)."""
+        deadline = time.monotonic() + timeout
+        seen, since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            n = len(list((self.maildir / "new").iterdir()))
+            if n != seen:
+                seen, since = n, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                break
+            time.sleep(0.1)
+        return self.messages()
