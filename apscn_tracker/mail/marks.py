@@ -63,7 +63,7 @@ _SET_SENT = (
     .where(out_c.id == bindparam("row_id"), out_c.status != "sent")
     .values(
         status="sent",
-        sent_at=func.coalesce(out_c.sent_at, bindparam("sent_at")),
+        sent_at=func.coalesce(out_c.sent_at, bindparam("sent_at", type_=out_c.sent_at.type)),
         last_error=bindparam("note"),
         recipients=bindparam("states"),
     )
