@@ -10,8 +10,8 @@ from sqlmodel import col, select
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger.db import describe_db_error
 from apscn_tracker.ledger.models import Event, Outbox
+from apscn_tracker.mail.kinds import email_kind
 from apscn_tracker.mail.outbox import counts, list_messages, message_event, retry, show_message
-from apscn_tracker.mail.render import check_kind
 from apscn_tracker.services.app import App
 from apscn_tracker.services.delivery import deliver_pending
 from apscn_tracker.services.readdress import readdress
@@ -51,7 +51,7 @@ def retry_failed(app: App, *, kind: str | None = None) -> list[dict[str, Any]]:
     """``outbox retry --failed [--kind K]``: every failed message (of that kind) back in line, each as
     ``retry_message`` puts it, in one transaction."""
     if kind is not None:
-        check_kind(kind)
+        email_kind(kind)  # an unknown kind: refused with the list
     now = datetime.now(UTC)
     with app.ledger.write() as s:
         stmt = select(Outbox).where(col(Outbox.status) == "failed")

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 from apscn_tracker.ledger.models import Event, Outbox
-from apscn_tracker.mail.kinds import Role, email_kind
+from apscn_tracker.mail.kinds import EMAIL_KINDS, Role, email_kind
 from apscn_tracker.mail.message import address_emails, normalize_addresses
 from apscn_tracker.mail.outbox import OUTBOX, message_event
 from apscn_tracker.services.app import App
@@ -19,7 +19,10 @@ from apscn_tracker.services.recipients import recipients
 
 
 def current_addresses(session: Session, app: App, row: Outbox, look: Lookup | None = None) -> tuple[str, str] | None:
-    """The To and Cc header values the ledger gives ``row`` today, or None to keep those it has."""
+    """The To and Cc header values the ledger gives ``row`` today, or None to keep those it has (a kind outside
+    the registry, rendered from the coordinator's own templates, keeps them too)."""
+    if row.kind not in EMAIL_KINDS:
+        return None
     kind = email_kind(row.kind)
     who = recipients(session, app, kind=row.kind, district_id=row.district_id, vendor_id=row.vendor_id, look=look)
     if not who.to or who.forward_to_district or who.forward_to_onboarding:
