@@ -54,9 +54,11 @@ class Settings:
     smtp_password: str | None = field(default=None, repr=False)
     smtp_security: str = "none"
     smtp_timeout: float = 30.0
+    smtp_ca_file: Path | None = None  # PEM certificates trusted for the SMTP server, beside the system's
     mail_from: str = "APSCN Tracker <apscn-tracker@localhost>"
     coordinator_email: str | None = None
     coordinator_name: str = "APSCN coordinator"
+    bounce_address: str | None = None  # the envelope sender, where bounces go; default the coordinator
     timezone: str = "America/Chicago"
     send_hour: int = 7
     activation_working_days: int = 10
@@ -102,6 +104,8 @@ _ENV = {
     "APSCN_SMTP_USER": "smtp_user",
     "APSCN_SMTP_PASSWORD": "smtp_password",
     "APSCN_SMTP_SECURITY": "smtp_security",
+    "APSCN_SMTP_CA_FILE": "smtp_ca_file",
+    "APSCN_BOUNCE_ADDRESS": "bounce_address",
     "APSCN_MAIL_FROM": "mail_from",
     "APSCN_COORDINATOR_EMAIL": "coordinator_email",
     "APSCN_TEMPLATES_DIR": "templates_dir",
@@ -259,6 +263,13 @@ def _path(value: Any) -> Path:
     return Path(str(value)).expanduser()
 
 
+def _pem_file(value: Any) -> Path:
+    path = _path(value)  # then it must be a file: a file of PEM certificates
+    if not path.is_file():
+        raise _Bad("the path of a file of PEM certificates (the CA of the SMTP server)", "no such file")
+    return path
+
+
 def _renewal_days(value: Any) -> tuple[int, ...]:
     expected = "a list of whole days before June 30, distinct, each from 1 to 366, like [60, 30, 14, 7, 1]"
     if not isinstance(value, list | tuple) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
@@ -282,9 +293,11 @@ _CHECKS: dict[str, Check] = {
     "smtp_password": _text(1024),
     "smtp_security": _choice("none", "starttls", "ssl"),
     "smtp_timeout": _seconds(600),
+    "smtp_ca_file": _pem_file,
     "mail_from": _text(998, "one sender line like 'APSCN Tracker <tracker@coop.k12.ar.us>'"),
     "coordinator_email": _address,
     "coordinator_name": _text(200),
+    "bounce_address": _address,
     "timezone": _zone,
     "send_hour": _whole(0, 23, expected="a whole hour of the day, 0..23"),
     "activation_working_days": _whole(1, 60, "a number of working days"),

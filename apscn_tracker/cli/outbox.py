@@ -35,6 +35,18 @@ def _addressed(to: Sequence[str], cc: Sequence[str], subject: str) -> list[str]:
     return [f"To: {', '.join(to)}", *([f"Cc: {', '.join(cc)}"] if cc else []), f"Subject: {subject}"]
 
 
+def _marked(row: dict[str, Any]) -> list[str]:
+    """The To addresses, each one not delivered yet with its state (``a@x (failed)``)."""
+    state = {r["address"].lower(): r["state"] for r in row.get("recipients", [])}
+    out = []
+    for a in row["to"]:
+        bare = a.rsplit("<", 1)[-1].rstrip(">").lower()
+        mark = state.get(bare)
+        out.append(f"{a} ({mark})" if mark and mark not in ("sent", "pending") else a)
+    bad = [r for r in row.get("recipients", []) if r["role"] == "cc" and r["state"] in ("failed", "deferred")]
+    return out + [f"cc {r['address']} ({r['state']})" for r in bad]
+
+
 @sub.command("list")
 def list_(
     status: Annotated[
@@ -54,7 +66,7 @@ def list_(
     table = [
         {
             **r,
-            "to": ", ".join(r["to"]),
+            "to": ", ".join(_marked(r)),
             "created_at": (r["created_at"] or "")[:16].replace("T", " "),
             "sent_at": (r["sent_at"] or "")[:16].replace("T", " "),
         }
@@ -103,6 +115,9 @@ def show(
         lines.append(f"Next try: {m['next_attempt_at']}")
     if m["last_error"]:
         lines.append(f"Last error: {m['last_error']}")
+    for r in m["recipients"]:
+        reply = f" ({r['reply']})" if r["reply"] else ""
+        lines.append(f"  {r['role']:<7} {r['address']}: {r['state']}{reply}")
     typer.echo("\n".join(lines) + "\n")
     typer.echo(m["body_html"] if html else m["body_text"], nl=False)
 
@@ -129,15 +144,45 @@ def send_due(limit: LimitOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @sub.command()
-def retry(id: IdArg, as_json: JsonOpt = False) -> None:
-    """Send a failed message again with the next delivery (it keeps its Message-ID)."""
-    from apscn_tracker.services.outbox import retry_message
+def retry(
+    id: Annotated[
+        int | None,
+        typer.Argument(
+            help="Message number (the id column of `apscn outbox list`).",
+            min=1,
+            callback=fits_ledger,
+            show_default=False,
+        ),
+    ] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Every failed message (instead of one ID).")] = False,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="With --failed: only this kind of email.", show_default=False)
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send a message again with the next delivery, to the recipients the ledger names now who have not
+    received it (it keeps its Message-ID); --failed for every failed message."""
+    from apscn_tracker.services.outbox import retry_failed, retry_message
 
+    if (id is None) == (not failed) or (kind is not None and not failed):
+        raise typer.BadParameter("give one message ID, or --failed [--kind KIND]")
+    if failed:
+        rows = retry_failed(make_app(), kind=kind)
+        if as_json:
+            emit_json(rows)
+            return
+        for r in rows:
+            typer.echo(f"message {r['id']} ({r['kind']}) queued again to {r['to']}")
+        typer.echo(f"{len(rows)} failed message(s) queued again; `apscn outbox send` delivers them now")
+        return
+    assert id is not None
     m = retry_message(make_app(), id=id)
     if as_json:
         emit_json(m)
         return
-    typer.echo(f"message {m['id']} ({m['kind']}) queued again; `apscn outbox send` delivers it now")
+    typer.echo(
+        f"message {m['id']} ({m['kind']}) queued again to {', '.join(m['to'])}; `apscn outbox send` delivers it now"
+    )
 
 
 def _print_queued(r: dict[str, Any], as_json: bool) -> None:

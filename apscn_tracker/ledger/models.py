@@ -120,11 +120,23 @@ class Outbox(LedgerTable, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+    # JSON, per recipient (lower-cased address): {"state": sent | deferred | failed, "reply": ..., "at": ...};
+    # None until a server answered for one of them (``mail.outcomes``)
+    recipients: str | None = Field(default=None, sa_column=Column(Text))
     __table_args__ = (
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
         # the report's reminders sent in a year, per connection (a covering index)
         Index("ix_outbox_year", "school_year", "status", "kind", "district_id", "vendor_id"),
     )
+
+
+class LedgerMeta(LedgerTable, table=True):
+    """Facts about the ledger itself, one row per key: its random id (``ledger_id``, made when the ledger is
+    created or upgraded), the mail setup problem that stopped delivery (``ledger.meta``)."""
+
+    __tablename__ = "ledger_meta"
+    key: str = Field(primary_key=True, max_length=40)
+    value: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class TickRun(LedgerTable, table=True):

@@ -127,6 +127,7 @@ _SAMPLE_FAILED = MappingProxyType(
             "error": "550 5.1.1 mailbox unavailable (an example: no message has failed)",
             "refused": [],
             "partial": False,
+            "sent": False,
             "created_at": datetime(2026, 6, 1, 13, 0, tzinfo=UTC),
             "message_id": "<example@apscn-tracker.invalid>",
         }

@@ -146,10 +146,22 @@ def mail_domain(mail_from: str) -> str:
     return domain if domain and domain.isascii() else "localhost"
 
 
-def make_message_id(key: str, mail_from: str) -> str:
-    """Stable for one outbox key: a resend after a crash carries the same Message-ID."""
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+def make_message_id(key: str, mail_from: str, ledger_id: str | None = None) -> str:
+    """Fixed when the message is queued (a resend carries the same one), from the outbox key and the ledger's
+    random id: two ledgers (a rehearsal and production) never give two messages the same Message-ID."""
+    material = f"{ledger_id}\n{key}" if ledger_id else key
+    digest = hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
     return f"<apscn.{digest}@{mail_domain(mail_from)}>"
+
+
+def envelope_sender(settings: Settings) -> str:
+    """The envelope sender (SMTP ``MAIL FROM``, the Return-Path), where servers send bounces: ``bounce_address``,
+    else the coordinator, else the From address."""
+    if settings.bounce_address:
+        return settings.bounce_address.strip()
+    if settings.coordinator_email:
+        return settings.coordinator_email.strip()
+    return check_sender(settings)[0].addr_spec
 
 
 def check_sender(settings: Settings) -> tuple[Address, str | None]:

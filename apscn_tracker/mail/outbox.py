@@ -20,8 +20,10 @@ from sqlmodel import Session, col
 from apscn_tracker.config import load_settings
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.errors import NotFound, UserError
+from apscn_tracker.ledger.meta import ledger_id
 from apscn_tracker.ledger.models import District, Outbox, Vendor
 from apscn_tracker.ledger.queries import chunks, event_row, insert_rows
+from apscn_tracker.mail import outcomes
 from apscn_tracker.mail.message import HeaderError, check_header, make_message_id, normalize_addresses, parse_addresses
 from apscn_tracker.mail.owners import abandoned
 from apscn_tracker.mail.render import Rendered, check_kind
@@ -62,6 +64,7 @@ def outbox_values(
     school_year: int | None = None,
     now: datetime,
     mail_from: str | None = None,
+    ledger_id: str | None = None,
 ) -> dict[str, Any]:
     """The checked values of one outbox row (nothing written); see ``enqueue``."""
     now = _aware(now)
@@ -89,7 +92,7 @@ def outbox_values(
         "subject": subject,
         "body_text": rendered.text,
         "body_html": rendered.html,
-        "message_id": make_message_id(key, mail_from),
+        "message_id": make_message_id(key, mail_from, ledger_id),
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": now,
@@ -129,6 +132,7 @@ def enqueue(
         school_year=school_year,
         now=now,
         mail_from=mail_from,
+        ledger_id=ledger_id(session),
     )
     return insert_values(session, values)
 
@@ -226,6 +230,8 @@ def row_dict(row: Outbox, *, lea: str | None = None, vendor: str | None = None) 
         "sent_at": _iso(row.sent_at),
         "message_id": row.message_id,
         "last_error": row.last_error,
+        "next_attempt_at": _iso(row.next_attempt_at) if row.status == "pending" else None,
+        "recipients": outcomes.per_recipient(row),
     }
 
 
@@ -273,7 +279,6 @@ def show_message(session: Session, *, id: int) -> dict[str, Any]:
     out = row_dict(row, lea=lea, vendor=vendor)
     out.update(
         key=row.key,
-        next_attempt_at=_iso(row.next_attempt_at) if row.status == "pending" else None,
         claimed_by=row.claimed_by,
         body_text=row.body_text,
         body_html=row.body_html,
@@ -281,13 +286,15 @@ def show_message(session: Session, *, id: int) -> dict[str, Any]:
     return out
 
 
-def retry(session: Session, *, id: int, now: datetime) -> Outbox:
-    """Put a failed (or waiting) message back in line for the next delivery run. Its Message-ID stays. A message
-    in ``sending`` can be put back only when its sender is gone or its claim is stale (``owners.abandoned``)."""
+def retry(session: Session, *, id: int, now: datetime, row: Outbox | None = None) -> Outbox:
+    """Put a failed (or waiting) message back in line for the next delivery run, or a sent one that some
+    recipients did not get (refused for good). Its Message-ID stays; who got it already does not get it again
+    (``outcomes``). A message in ``sending`` can be put back only when its sender is gone or its claim is stale
+    (``owners.abandoned``)."""
     now = _aware(now)
-    row = get_message(session, id=id)
-    if row.status == "sent":
-        raise UserError(f"message {id} was sent on {_iso(row.sent_at)}; nothing to retry")
+    row = row or get_message(session, id=id)
+    if row.status == "sent" and not outcomes.in_state(row, outcomes.load(row), outcomes.FAILED, outcomes.DEFERRED):
+        raise UserError(f"message {id} was sent on {_iso(row.sent_at)} to every recipient; nothing to retry")
     if row.status == "sending" and abandoned(row.claimed_by, row.claimed_at, now) is None:
         raise UserError(f"message {id} is being sent now (by {row.claimed_by}); wait for it to finish")
     row.status = "pending"

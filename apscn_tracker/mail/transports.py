@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from apscn_tracker.config import ConfigError
 from apscn_tracker.errors import UserError
+from apscn_tracker.mail import tls
 from apscn_tracker.mail.message import message_bytes
 from apscn_tracker.mail.smtp_login import login_once, login_problem, not_ascii
 
@@ -64,8 +65,9 @@ class SetupError(TemporaryError, UserError):
     """The setup is at fault, not the message: it waits with no try charged, the run stops, and this one line
     (a ``UserError``: the command line and the scheduler say it so) names the setting to fix."""
 
-    def __init__(self, message: str, *, code: int | None = None) -> None:
+    def __init__(self, message: str, *, code: int | None = None, login: bool = False) -> None:
         super().__init__(message, code=code, stop_batch=True)
+        self.login = login  # a refused login: delivery pauses until the mail settings change
 
 
 class Transport(Protocol):
@@ -75,8 +77,11 @@ class Transport(Protocol):
 
     def __exit__(self, *exc: object) -> None: ...
 
-    def send(self, message: EmailMessage) -> dict[str, str]:
-        """Deliver one message; returns the recipients refused while others were accepted (address -> why)."""
+    def send(
+        self, message: EmailMessage, *, sender: str | None = None, recipients: list[str] | None = None
+    ) -> dict[str, tuple[int, str]]:
+        """Deliver one message to ``recipients`` (default: its To and Cc) with ``sender`` as the envelope sender;
+        returns the recipients refused (address -> code, reply); every other one was accepted."""
         ...
 
 
@@ -109,7 +114,9 @@ class FileTransport:
         kind = _UNSAFE.sub("_", raw.get("x-apscn-kind") or "email")[:40]
         return f"{stamp}-{kind}-{_UNSAFE.sub('_', digest)}.eml"
 
-    def send(self, message: EmailMessage) -> dict[str, str]:
+    def send(
+        self, message: EmailMessage, *, sender: str | None = None, recipients: list[str] | None = None
+    ) -> dict[str, tuple[int, str]]:
         data = message_bytes(message)
         target = self.directory / self.filename(message)
         tmp = self.directory / f".{target.name}.{os.getpid()}.tmp"
@@ -170,6 +177,7 @@ class SmtpTransport:
         user: str | None = None,
         password: str | None = None,
         timeout: float = 30.0,
+        ca_file: Path | None = None,
     ) -> None:
         if security not in ("none", "starttls", "ssl"):
             raise ValueError(f"smtp security {security!r}: use none, starttls or ssl")
@@ -179,6 +187,7 @@ class SmtpTransport:
         self.user = user
         self._password = password
         self.timeout = timeout
+        self.ca_file = ca_file
         self._conn: smtplib.SMTP | None = None
         self.connections = 0  # how many connections this transport opened (one per batch when all goes well)
 
@@ -227,17 +236,19 @@ class SmtpTransport:
         problem = login_problem(self.user, self._password)
         if problem:
             raise SetupError(problem)
+        try:
+            trust = tls.context(self.ca_file) if self.security != "none" else None
+        except tls.TrustError as exc:
+            raise SetupError(str(exc)) from None
         conn: smtplib.SMTP | None = None
         try:
             if self.security == "ssl":
-                conn = smtplib.SMTP_SSL(
-                    self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
-                )
+                conn = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=trust)
             else:
                 conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             conn.ehlo()
             if self.security == "starttls":
-                conn.starttls(context=ssl.create_default_context())
+                conn.starttls(context=trust)
                 conn.ehlo()
             if self.user:
                 login_once(conn, self.user, self._password or "")
@@ -254,11 +265,7 @@ class SmtpTransport:
             raise SetupError(f"{self._where()} does not offer {what}; {fix}") from None
         except ssl.SSLCertVerificationError as exc:
             self._drop(conn)
-            raise SetupError(
-                f"the certificate of {self._where()} is not trusted ({self._scrub(exc.verify_message or str(exc))}); "
-                "check APSCN_SMTP_HOST is the name on the certificate, or add its CA to the system's trusted "
-                "certificates (or name it with SSL_CERT_FILE)"
-            ) from None
+            raise SetupError(self._scrub(tls.untrusted(self._where(), exc, ca_file=self.ca_file))) from None
         except ssl.SSLError as exc:
             self._drop(conn)
             raise SetupError(
@@ -287,7 +294,10 @@ class SmtpTransport:
             )
         if isinstance(exc, smtplib.SMTPAuthenticationError) or exc.smtp_code == 530:
             why = f"refused the login of {self.user}" if self.user else "wants a login"
-            return SetupError(f"{self._where()} {why} ({reply}); check APSCN_SMTP_USER and APSCN_SMTP_PASSWORD")
+            return SetupError(
+                f"{self._where()} {why} ({reply}); check APSCN_SMTP_USER and APSCN_SMTP_PASSWORD",
+                login=bool(self.user),
+            )
         return SetupError(
             f"{self._where()} answered {reply}; check APSCN_SMTP_HOST, APSCN_SMTP_PORT, APSCN_SMTP_SECURITY"
         )
@@ -310,28 +320,34 @@ class SmtpTransport:
 
     # -- sending -------------------------------------------------------------------------------------------
 
-    def send(self, message: EmailMessage) -> dict[str, str]:
+    def send(
+        self, message: EmailMessage, *, sender: str | None = None, recipients: list[str] | None = None
+    ) -> dict[str, tuple[int, str]]:
         if self._conn is None:
             self._conn = self._connect()
         conn = self._conn
         try:
-            refused = conn.send_message(message)
-        except smtplib.SMTPRecipientsRefused as exc:
+            refused = conn.send_message(message, from_addr=sender, to_addrs=recipients)
+        except smtplib.SMTPRecipientsRefused as exc:  # every recipient refused: each answer is kept
             replies = {addr: (code, self._reply(code, resp)) for addr, (code, resp) in exc.recipients.items()}
-            text = "; ".join(f"{addr}: {reply}" for addr, (_, reply) in replies.items())
-            if any(400 <= code < 500 for code, _ in replies.values()):
-                raise TemporaryError(f"recipients refused for now: {text}", code=451) from None
-            raise PermanentError(f"recipients refused: {text}", code=550) from None
+            if tls.setup_refusal(list(replies.values())):
+                text = next(iter(replies.values()))[1]
+                raise SetupError(
+                    f"{self._where()} does not take mail from this machine ({text}); set APSCN_SMTP_USER and "
+                    "APSCN_SMTP_PASSWORD (a login), or APSCN_SMTP_HOST to a server that relays for it"
+                ) from None
+            return replies
         except smtplib.SMTPSenderRefused as exc:
             self.close()
             if exc.smtp_code == 530:  # encryption or a login first: the setup, not the sender
                 raise self._refused_at_connect(exc) from None
-            raise TemporaryError(
+            refusal = (
                 f"{self._where()} refused the sender {exc.sender} ({self._reply(exc.smtp_code, exc.smtp_error)}); "
-                "check APSCN_MAIL_FROM",
-                code=exc.smtp_code,
-                stop_batch=True,
-            ) from None
+                "check bounce_address (APSCN_BOUNCE_ADDRESS, else coordinator_email), the envelope sender"
+            )
+            if 500 <= exc.smtp_code < 600:
+                raise SetupError(refusal, code=exc.smtp_code) from None
+            raise TemporaryError(refusal, code=exc.smtp_code, stop_batch=True) from None
         except smtplib.SMTPResponseException as exc:  # SMTPDataError and friends
             reply = self._reply(exc.smtp_code, exc.smtp_error)
             if 500 <= exc.smtp_code < 600:
@@ -346,7 +362,7 @@ class SmtpTransport:
             raise TemporaryError(
                 f"connection to {self._where()} lost: {self._scrub(_os_error(exc))}", stop_batch=True
             ) from None
-        return {addr: self._reply(code, resp) for addr, (code, resp) in (refused or {}).items()}
+        return {addr: (code, self._reply(code, resp)) for addr, (code, resp) in (refused or {}).items()}
 
 
 def _wants_tls(exc: smtplib.SMTPResponseException) -> bool:
@@ -377,5 +393,6 @@ def make_transport(settings: Settings) -> FileTransport | SmtpTransport:
             user=settings.smtp_user,
             password=settings.smtp_password,
             timeout=settings.smtp_timeout,
+            ca_file=settings.smtp_ca_file,
         )
     return FileTransport(settings.outbox_dir)

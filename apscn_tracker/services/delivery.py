@@ -1,5 +1,6 @@
 """Deliver what is due in the outbox (``mail.delivery``), with the coordinator's ``delivery_failed`` notices
-queued through ``queue_message`` like every other email."""
+queued through ``queue_message`` like every other email, and a message tried before readdressed to the
+contacts the ledger names now (``services.readdress``)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Any
 
 from sqlmodel import Session
 
+from apscn_tracker.ledger.models import Outbox
 from apscn_tracker.mail.delivery import deliver_due
 from apscn_tracker.services.app import App
 from apscn_tracker.services.messages import queue_message
+from apscn_tracker.services.readdress import readdress
 
 
 def deliver_pending(
@@ -23,4 +26,7 @@ def deliver_pending(
     def enqueue(session: Session, **message: Any) -> object:
         return queue_message(session, app, **message)
 
-    return deliver_due(app, enqueue=enqueue, now=now, limit=limit, counts=counts)
+    def again(session: Session, rows: list[Outbox]) -> None:
+        readdress(session, app, rows)
+
+    return deliver_due(app, enqueue=enqueue, now=now, limit=limit, counts=counts, readdress=again)

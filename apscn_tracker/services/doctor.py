@@ -17,6 +17,7 @@ from apscn_tracker.addresses import address_problem
 from apscn_tracker.config import ConfigError, Settings
 from apscn_tracker.ledger.models import Outbox
 from apscn_tracker.ledger.scheduler_lock import scheduler_holder
+from apscn_tracker.mail import setup_state as mail_setup
 from apscn_tracker.mail.message import HeaderError, check_sender
 from apscn_tracker.mail.outbox import counts
 from apscn_tracker.mail.owners import CLAIM_TIMEOUT, abandoned
@@ -208,6 +209,16 @@ def outbox_checks(app: App, now: datetime) -> list[Check]:
     return checks
 
 
+def mail_setup_check(app: App) -> Check:
+    """Fails at once with the line of the mail setup problem that stopped delivery (a login refused, a
+    certificate not trusted ...), while the mail settings are those it happened with."""
+    found = mail_setup.problem(app)
+    if found is None:
+        return Check("mail setup", OK, "no mail setup problem recorded for these settings")
+    paused = f"; {mail_setup.PAUSED}" if found.get("login") else ""
+    return Check("mail setup", ATTENTION, f"{found.get('error')}{paused}")
+
+
 def contact_check(app: App) -> Check:
     with app.ledger.read() as s:
         found = districts_without_contact(s)
@@ -281,6 +292,7 @@ def doctor(app: App, *, now: datetime | None = None) -> dict[str, Any]:
     else:
         checks.append(Check("ledger", OK, f"{app.ledger.dialect} ledger open, schema up to date"))
     checks.append(tick_check(app, now))
+    checks.append(mail_setup_check(app))
     checks.extend(outbox_checks(app, now))
     checks.append(contact_check(app))
     checks.append(address_check(app))

@@ -14,6 +14,7 @@ from typing import Any
 from sqlmodel import Session
 
 from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.ledger.meta import ledger_id
 from apscn_tracker.ledger.models import Outbox
 from apscn_tracker.mail.outbox import find_by_key, insert_values, outbox_values
 from apscn_tracker.mail.render import Rendered, render
@@ -92,6 +93,7 @@ def prepare_message(
         school_year=year,
         now=now or datetime.now(UTC),
         mail_from=app.settings.mail_from,
+        ledger_id=ledger_id(session),
     )
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlmodel import col, select
+
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger.db import describe_db_error
-from apscn_tracker.ledger.models import Event
+from apscn_tracker.ledger.models import Event, Outbox
+from apscn_tracker.mail.kinds import email_kind
 from apscn_tracker.mail.outbox import counts, list_messages, message_event, retry, show_message
 from apscn_tracker.services.app import App
 from apscn_tracker.services.delivery import deliver_pending
+from apscn_tracker.services.readdress import readdress
 
 
 def outbox_rows(
@@ -30,15 +34,37 @@ def outbox_message(app: App, *, id: int) -> dict[str, Any]:
 
 
 def retry_message(app: App, *, id: int) -> dict[str, Any]:
-    """``outbox retry``: a failed or waiting message goes out with the next delivery (same Message-ID)."""
+    """``outbox retry``: a failed or waiting message (or a sent one that some recipients missed) goes out with
+    the next delivery, same Message-ID, to the recipients the ledger names now who have not received it."""
     with app.ledger.write() as s:
         row = retry(s, id=id, now=datetime.now(UTC))
+        readdress(s, app, [row])
         s.add(Event(**message_event(row, kind="message_retried", actor=app.actor)))
         s.flush()
         out = show_message(s, id=id)
     out.pop("body_text", None)
     out.pop("body_html", None)
     return out
+
+
+def retry_failed(app: App, *, kind: str | None = None) -> list[dict[str, Any]]:
+    """``outbox retry --failed [--kind K]``: every failed message (of that kind) back in line, each as
+    ``retry_message`` puts it, in one transaction."""
+    if kind is not None:
+        email_kind(kind)  # an unknown kind: refused with the list
+    now = datetime.now(UTC)
+    with app.ledger.write() as s:
+        stmt = select(Outbox).where(col(Outbox.status) == "failed")
+        if kind is not None:
+            stmt = stmt.where(col(Outbox.kind) == kind)
+        rows = list(s.scalars(stmt.order_by(col(Outbox.id))))
+        for row in rows:
+            retry(s, id=row.id or 0, now=now, row=row)
+        readdress(s, app, rows)
+        for row in rows:
+            s.add(Event(**message_event(row, kind="message_retried", actor=app.actor)))
+        s.flush()
+        return [{"id": r.id, "kind": r.kind, "to": r.to_addrs, "cc": r.cc_addrs} for r in rows]
 
 
 def send_now(app: App, *, limit: int | None = None) -> dict[str, Any]:

@@ -90,7 +90,7 @@ def test_it_lists_shows_sends_and_retries(app, cli):
     ]
     assert set(listed[0]) == {
         "id", "kind", "lea", "vendor", "school_year", "to", "cc", "subject", "status", "attempts",
-        "created_at", "sent_at", "message_id", "last_error",
+        "created_at", "sent_at", "message_id", "last_error", "next_attempt_at", "recipients",
     }  # fmt: skip
     table = cli("outbox", "list")
     assert table.exit_code == 0 and "request_form" in table.stdout

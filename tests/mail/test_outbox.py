@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from apscn_tracker.ledger.meta import ledger_id
 from apscn_tracker.ledger.models import District, Event, Outbox
 from apscn_tracker.mail.delivery import backoff
 from apscn_tracker.mail.kinds import EMAIL_KINDS
@@ -130,7 +131,9 @@ def test_it_cannot_be_made_to_add_a_header_by_a_district_or_contact_name(make_ap
 def test_it_builds_a_multipart_message_with_a_stable_message_id_and_a_chicago_date(app):
     row = queue(app, "renewal_reminder")
     assert row is not None
-    assert row.message_id == make_message_id("test:renewal_reminder", "tracker@coop.example")
+    with app.ledger.read() as s:
+        ledger = ledger_id(s)
+    assert row.message_id == make_message_id("test:renewal_reminder", "tracker@coop.example", ledger)
     assert row.message_id.startswith("<apscn.") and row.message_id.endswith("@coop.example>")
     first = build_message(row, app.settings)
     again = build_message(row, app.settings)
@@ -317,7 +320,11 @@ def test_it_lists_rows_in_the_documented_json_shape(app):
         "sent_at",
         "message_id",
         "last_error",
+        "next_attempt_at",
+        "recipients",
     ]
+    assert r["next_attempt_at"] == "2026-11-02T14:00:00+00:00"
+    assert {x["state"] for x in r["recipients"]} == {"pending"} and r["recipients"][0]["role"] == "to"
     assert r["lea"] == SUBJECT_OF["request_form"] and r["vendor"] == "Xello" and r["school_year"] == "2026-27"
     assert r["created_at"] == "2026-11-02T14:00:00+00:00" and r["status"] == "pending"
 

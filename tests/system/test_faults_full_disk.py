@@ -48,11 +48,10 @@ def fill(folder: Path, *, leave: int = 0) -> Path:
     st = os.statvfs(folder)
     budget = st.f_bavail * st.f_frsize - leave
     chunk = b"\0" * 65536
-    with open(filler, "wb") as fh:
+    with open(filler, "wb", buffering=0) as fh:  # unbuffered: a partial write leaves nothing for close to flush
         try:
             while leave == 0 or fh.tell() + len(chunk) <= budget:
                 fh.write(chunk)
-                fh.flush()
         except OSError as exc:
             assert exc.errno == errno.ENOSPC, exc
     if leave == 0:  # the last bytes, one at a time
