@@ -51,6 +51,8 @@ def show(lea: LeaArg, as_json: JsonOpt = False) -> None:
         emit_json(d)
         return
     typer.echo(f"{d['lea']}  {d['name']}" + (f"  ({d['county']} County)" if d["county"] else ""))
+    if d["nces_leaid"]:
+        typer.echo(f"  NCES LEA ID: {d['nces_leaid']}")
     for c in d["contacts"] or [{"email": "(no contact: add one with `apscn district edit --add-email`)"}]:
         typer.echo("  contact: " + " ".join(str(x) for x in (c.get("name"), c["email"], c.get("role")) if x))
     for c in d["connections"]:

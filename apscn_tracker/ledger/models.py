@@ -32,6 +32,7 @@ class District(LedgerTable, table=True):
     name: str
     county: str | None = None
     source: str | None = None
+    nces_leaid: str | None = Field(default=None, max_length=7)  # the NCES LEA ID (CCD ``LEAID``), when known
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -137,6 +138,17 @@ class TickRun(LedgerTable, table=True):
     ok: bool = False
     counts: str | None = Field(default=None, sa_column=Column(Text))  # JSON
     error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class ReminderHold(LedgerTable, table=True):
+    """Whether district reminders are held (one row, id 1). No row: running, as on a ledger made before holds."""
+
+    __tablename__ = "reminder_hold"
+    id: int | None = Field(default=None, primary_key=True)
+    held: bool = False
+    until: date | None = None  # held up to and including this day (None: until `apscn reminders start`)
+    changed_at: datetime = Field(sa_type=UTCDateTime)
+    changed_by: str
 
 
 def partial_indexes(dialect: str) -> None:

@@ -21,7 +21,7 @@ from apscn_tracker.resources import data_dir
 from apscn_tracker.services import connections, districts, renewals, roster, vendors
 from apscn_tracker.services.app import App
 
-BUNDLED_ROSTER = "arkansas-districts.csv"
+BUNDLED_ROSTER = "arkansas-lea-roster.csv"
 DEMO_SCENARIO = "demo-scenario.toml"
 
 
