@@ -33,10 +33,12 @@ class Problems(InputError):
     """Every problem of a file at once, as a table of (line or row, column, problem): a file is checked in full
     before anything is written, so one round of fixes is enough."""
 
-    def __init__(self, heading: str, problems: list[tuple[int, str, str]], *, where: str = "line") -> None:
+    def __init__(
+        self, heading: str, problems: list[tuple[int, str, str]], *, where: str = "line", what: str = "column"
+    ) -> None:
         self.heading, self.problems, self.where = heading, problems, where
-        width = max([len(column) for _, column, _ in problems] + [6])
-        lines = [f"{where:<5} {'column':<{width}} problem"]
+        width = max([len(column) for _, column, _ in problems] + [len(what)])
+        lines = [f"{where:<5} {what:<{width}} problem"]
         lines += [f"{at:<5} {column:<{width}} {problem}" for at, column, problem in problems[:SHOWN]]
         if len(problems) > SHOWN:
             lines.append(f"... and {len(problems) - SHOWN} more")
