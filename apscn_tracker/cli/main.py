@@ -11,7 +11,20 @@ from typing import Annotated, Any
 import typer
 
 from apscn_tracker import __version__
-from apscn_tracker.cli import db, district, doctor, outbox, renewal, report, scheduler, status, tick, vendor
+from apscn_tracker.cli import (
+    adoption,
+    db,
+    district,
+    doctor,
+    outbox,
+    reminders,
+    renewal,
+    report,
+    scheduler,
+    status,
+    tick,
+    vendor,
+)
 from apscn_tracker.cli.errors import told_in_one_line
 from apscn_tracker.cli.lazy import LazyCommands, LazyGroup
 from apscn_tracker.cli.options import JsonOpt, TodayOpt, make_app
@@ -68,7 +81,7 @@ def init(
     from apscn_tracker.services.setup import init as run_init  # lazy, like every command's service
 
     ctx = make_app(today)
-    result = run_init(ctx, demo=demo)
+    result = run_init(ctx, demo=demo, hold_reminders=True)
     if as_json:
         emit_json(result)
         return
@@ -79,13 +92,18 @@ def init(
     )
     if result["config_written"]:
         typer.echo(f"wrote {ctx.settings.config_file}: set coordinator_email and the mail settings there")
+    if result["reminders_held"]:
+        typer.echo(
+            "district reminders are held: record what districts already did (`apscn import-renewals FILE`, "
+            "`apscn request LEA ...`), then `apscn reminders start`"
+        )
     if demo:
         typer.echo(
             "demo: " + ", ".join(f"{n} {k}" for k, n in sorted(result["demo"].items())) + " - try `apscn status`"
         )
 
 
-for module in (district, vendor, renewal, status, outbox, tick, scheduler, doctor, report, db):
+for module in (district, vendor, renewal, status, outbox, tick, scheduler, doctor, report, db, reminders, adoption):
     module.register(commands)
 
 

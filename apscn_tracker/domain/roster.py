@@ -206,7 +206,7 @@ def parse_roster(data: bytes) -> Roster:
                     (column, mine, theirs)
                     for column, mine, theirs in (
                         (name_col, name, current.name),
-                        (county_col, county, current.county),
+                        (county_col or "county", county, current.county),
                         (nces_col, nces, current.nces),
                     )
                     if mine and theirs and mine != theirs
