@@ -57,6 +57,7 @@ class Settings:
     mail_from: str = "APSCN Tracker <apscn-tracker@localhost>"
     coordinator_email: str | None = None
     coordinator_name: str = "APSCN coordinator"
+    request_form_url: str | None = None  # where districts submit the APSCN form; shown in every district email
     timezone: str = "America/Chicago"
     send_hour: int = 7
     activation_working_days: int = 10
@@ -199,6 +200,13 @@ def _address(value: Any) -> str:
     return value.strip()
 
 
+def _web_url(value: Any) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not re.fullmatch(r"https?://[^\s/]+\S*", text) or len(text) > 500 or _CONTROL.search(text):
+        raise _Bad("a web address like 'https://adedata.arkansas.gov/apscn-request' (http or https)")
+    return text
+
+
 def _host(value: Any) -> str:
     if not isinstance(value, str) or len(value) > 253 or not _HOST.fullmatch(value):
         raise _Bad("a host name or IP address like 'smtp.coop.k12.ar.us'")
@@ -276,6 +284,7 @@ _CHECKS: dict[str, Check] = {
     "mail_from": _text(998, "one sender line like 'APSCN Tracker <tracker@coop.k12.ar.us>'"),
     "coordinator_email": _address,
     "coordinator_name": _text(200),
+    "request_form_url": _web_url,
     "timezone": _zone,
     "send_hour": _whole(0, 23, expected="a whole hour of the day, 0..23"),
     "activation_working_days": _whole(1, 60, "a number of working days"),
