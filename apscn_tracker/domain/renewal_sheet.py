@@ -115,6 +115,8 @@ def plan(
     planned: list[Planned] = []
     problems: list[tuple[int, str, str]] = []
     seen: dict[tuple[int, int, int], int] = {}
+    years: dict[str, SchoolYear | SchoolYearError] = {}  # a sheet names a few years and dates many times over
+    days: dict[str, date | InputError] = {}
     for line, cells in rows:
         found = len(problems)
 
@@ -137,16 +139,30 @@ def plan(
         if not cells["school_year"]:
             problem("school_year", "empty; give the school year, like 2025-26")
         else:
-            try:
-                year = parse_year(cells["school_year"], today)
-            except SchoolYearError as exc:
-                problem("school_year", str(exc))
+            found_year = years.get(cells["school_year"])
+            if found_year is None:
+                try:
+                    found_year = parse_year(cells["school_year"], today)
+                except SchoolYearError as exc:
+                    found_year = exc
+                years[cells["school_year"]] = found_year
+            if isinstance(found_year, SchoolYearError):
+                problem("school_year", str(found_year))
+            else:
+                year = found_year
         given: dict[str, date | None] = {}
         for column in STEP_COLUMNS:
-            try:
-                given[column] = _day(cells[column]) if cells[column] else None
-            except InputError as exc:
-                problem(column, str(exc))
+            text = cells[column]
+            day = days.get(text) if text else None
+            if text and day is None:
+                try:
+                    day = days[text] = _day(text)
+                except InputError as exc:
+                    day = days[text] = exc
+            if isinstance(day, InputError):
+                problem(column, str(day))
+            else:
+                given[column] = day
         if len(problems) > found or district_id is None or vendor is None or year is None:
             continue
         vendor_id, vendor_label = vendor

@@ -77,7 +77,7 @@ def import_renewals(app: App, *, path: Path, dry_run: bool = False) -> dict[str,
     except InputError as exc:
         raise InputError(f"{path.name}: {exc}; nothing was imported") from None
     origin = path.name
-    years = {y.start for y in map(lambda c: _year(c["school_year"], app), (c for _, c in rows)) if y}
+    years = {y.start for y in (_year(text, app) for text in {c["school_year"] for _, c in rows}) if y}
     with app.ledger.write() as s:
         known = _known(s, years)
         planned, found = plan(
