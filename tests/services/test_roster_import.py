@@ -119,3 +119,36 @@ def test_the_bundled_roster_keeps_its_sources(ledger_app):
     shown = show_district(ledger_app, lea="0101000")
     assert "OEP" in shown["source"] and "arkansas-lea-roster.md" in shown["source"]
     assert shown["nces_leaid"] == "0500001"
+
+
+def test_every_problem_of_a_roster_is_listed_at_once_with_its_line_and_column(ledger_app, cli, tmp_path):
+    f = write(
+        tmp_path,
+        "lea_code,name,county,contact_email\n"
+        "7207000,SPRINGDALE SCHOOL DISTRICT,Washington,\n"
+        "12345,X,,\n"
+        "6001000,,Pulaski,\n"
+        "6001000,LITTLE ROCK SCHOOL DISTRICT,Pulaski,not-an-email\n"
+        "7207000,SPRINGDALE SCHOOL DISTRICT,Benton,\n",
+    )
+    result = cli("district", "import", str(f))
+    assert result.exit_code == 1 and "nothing was imported (4 problems)" in result.stderr
+    found = [line.split(None, 2)[:2] for line in result.stderr.splitlines()[2:]]
+    assert found == [["3", "lea_code"], ["4", "name"], ["5", "contact_email"], ["6", "county"]]
+    assert "appears again with county 'Benton'; line 2 gave 'Washington'" in result.stderr
+
+
+def test_a_dry_run_lists_each_change_field_by_field(ledger_app, cli, tmp_path):
+    f = write(tmp_path, "lea_code,name,county,nces_leaid\n0401000,BENTONVILLE SCHOOL DISTRICT,Washington,0503061\n")
+    out = cli.json("district", "import", str(f), "--dry-run")
+    assert out["changes"] == [
+        "change 0401000 county 'Benton' -> 'Washington'",
+        "change 0401000 nces_leaid '0503060' -> '0503061'",
+    ]
+
+
+def test_an_nces_ccd_file_gives_each_district_its_nces_id(ledger_app, cli, tmp_path):
+    f = write(tmp_path, "ST_LEAID,LEA_NAME,LEAID,CONAME\nAR-7598000,A NEW DISTRICT,0599999,Yell\nTX-1,X,4800001,Y\n")
+    out = cli.json("district", "import", str(f))
+    assert (out["added"], out["skipped_other_states"]) == (1, 1)
+    assert cli.json("district", "show", "7598000")["nces_leaid"] == "0599999"
