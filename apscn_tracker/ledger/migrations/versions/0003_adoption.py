@@ -35,5 +35,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("reminder_hold")
-    with op.batch_alter_table("district", schema=None) as batch_op:
-        batch_op.drop_column("nces_leaid")
+    if op.get_bind().dialect.name == "sqlite":  # SQLite 3.35+ drops it in place: no table copy under foreign keys
+        op.execute("ALTER TABLE district DROP COLUMN nces_leaid")
+    else:
+        op.drop_column("district", "nces_leaid")
