@@ -70,8 +70,15 @@ def apply_roster(
         }
         known_contacts = {(i, e) for i, e in s.execute(select(cont.district_id, cont.email))}
         now = q.utcnow()
+        by_nces = {old["nces_leaid"]: (lea, old["name"]) for lea, (_, old) in existing.items() if old["nces_leaid"]}
         for d in roster.districts:
             row = existing.get(d.lea)
+            if row is None and d.nces in by_nces:  # the NCES id matches a district under another code
+                lea, name = by_nces[d.nces]
+                roster.warnings.append(
+                    f"LEA {d.lea} has the NCES LEA ID {d.nces} of {lea} {name}: a new code for the same district? "
+                    f"Both are kept; `apscn retire {lea}` stops tracking the old one"
+                )
             if row is None:
                 added.append(
                     {

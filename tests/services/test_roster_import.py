@@ -152,3 +152,9 @@ def test_an_nces_ccd_file_gives_each_district_its_nces_id(ledger_app, cli, tmp_p
     out = cli.json("district", "import", str(f))
     assert (out["added"], out["skipped_other_states"]) == (1, 1)
     assert cli.json("district", "show", "7598000")["nces_leaid"] == "0599999"
+
+
+def test_a_new_code_with_the_nces_id_of_a_known_district_is_added_with_a_warning(ledger_app, cli, tmp_path):
+    f = write(tmp_path, "ST_LEAID,LEA_NAME,LEAID\nAR-7598000,BENTONVILLE RENUMBERED,0503060\n")
+    out = cli.json("district", "import", str(f))
+    assert out["added"] == 1 and any("NCES LEA ID 0503060 of 0401000" in w for w in out["warnings"])
