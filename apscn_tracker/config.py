@@ -59,6 +59,7 @@ class Settings:
     coordinator_email: str | None = None
     coordinator_name: str = "APSCN coordinator"
     bounce_address: str | None = None  # the envelope sender, where bounces go; default the coordinator
+    request_form_url: str | None = None  # where districts submit the APSCN form; shown in every district email
     timezone: str = "America/Chicago"
     send_hour: int = 7
     activation_working_days: int = 10
@@ -205,6 +206,13 @@ def _address(value: Any) -> str:
     return value.strip()
 
 
+def _web_url(value: Any) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not re.fullmatch(r"https?://[^\s/]+\S*", text) or len(text) > 500 or _CONTROL.search(text):
+        raise _Bad("a web address like 'https://adedata.arkansas.gov/apscn-request' (http or https)")
+    return text
+
+
 def _host(value: Any) -> str:
     if not isinstance(value, str) or len(value) > 253 or not _HOST.fullmatch(value):
         raise _Bad("a host name or IP address like 'smtp.coop.k12.ar.us'")
@@ -298,6 +306,7 @@ _CHECKS: dict[str, Check] = {
     "coordinator_email": _address,
     "coordinator_name": _text(200),
     "bounce_address": _address,
+    "request_form_url": _web_url,
     "timezone": _zone,
     "send_hour": _whole(0, 23, expected="a whole hour of the day, 0..23"),
     "activation_working_days": _whole(1, 60, "a number of working days"),

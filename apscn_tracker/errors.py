@@ -24,3 +24,23 @@ class NotFound(UserError):
 
 class LedgerError(UserError):
     """The ledger cannot be opened or used (a path, a server, a migration); the message says what to do."""
+
+
+SHOWN = 200  # problems listed in the message (all of them stay in ``problems``)
+
+
+class Problems(InputError):
+    """Every problem of a file at once, as a table of (line or row, column, problem): a file is checked in full
+    before anything is written, so one round of fixes is enough."""
+
+    def __init__(
+        self, heading: str, problems: list[tuple[int, str, str]], *, where: str = "line", what: str = "column"
+    ) -> None:
+        self.heading, self.problems, self.where = heading, problems, where
+        width = max([len(column) for _, column, _ in problems] + [len(what)])
+        lines = [f"{where:<5} {what:<{width}} problem"]
+        lines += [f"{at:<5} {column:<{width}} {problem}" for at, column, problem in problems[:SHOWN]]
+        if len(problems) > SHOWN:
+            lines.append(f"... and {len(problems) - SHOWN} more")
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        super().__init__(f"{heading} ({count}):\n" + "\n".join(lines))

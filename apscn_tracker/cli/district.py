@@ -1,4 +1,4 @@
-"""apscn district list|show|add|edit|import
+"""apscn district list|show|find|add|edit|import
 
 Services are imported inside each command (lazily): `apscn --help` imports every command module.
 """
@@ -51,11 +51,28 @@ def show(lea: LeaArg, as_json: JsonOpt = False) -> None:
         emit_json(d)
         return
     typer.echo(f"{d['lea']}  {d['name']}" + (f"  ({d['county']} County)" if d["county"] else ""))
+    if d["nces_leaid"]:
+        typer.echo(f"  NCES LEA ID: {d['nces_leaid']}")
     for c in d["contacts"] or [{"email": "(no contact: add one with `apscn district edit --add-email`)"}]:
         typer.echo("  contact: " + " ".join(str(x) for x in (c.get("name"), c["email"], c.get("role")) if x))
     for c in d["connections"]:
         retired = f", retired {c['retired_on']}" if c["retired_on"] else ""
         typer.echo(f"  {c['vendor']}: {c['method']}{' (course planning)' if c['course_planning'] else ''}{retired}")
+
+
+@sub.command()
+def find(
+    text: Annotated[str, typer.Argument(help="An LEA code, an NCES LEA ID or a part of a district name.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Find districts by LEA code, NCES LEA ID or a part of the name (any case)."""
+    from apscn_tracker.services.find import find_districts
+
+    rows = find_districts(make_app(), text=text)
+    if as_json:
+        emit_json(rows)
+    else:
+        print_table(rows, [("lea", "LEA"), ("name", "District"), ("county", "County"), ("nces_leaid", "NCES")])
 
 
 @sub.command()

@@ -12,10 +12,12 @@ import typer
 
 from apscn_tracker import __version__
 from apscn_tracker.cli import (
+    adoption,
     db,
     district,
     doctor,
     outbox,
+    reminders,
     renewal,
     report,
     scheduler,
@@ -82,7 +84,7 @@ def init(
     from apscn_tracker.services.setup import init as run_init  # lazy, like every command's service
 
     ctx = make_app(today)
-    result = run_init(ctx, demo=demo)
+    result = run_init(ctx, demo=demo, hold_reminders=True)
     if as_json:
         emit_json(result)
         return
@@ -93,13 +95,33 @@ def init(
     )
     if result["config_written"]:
         typer.echo(f"wrote {ctx.settings.config_file}: set coordinator_email and the mail settings there")
+    if result["reminders_held"]:
+        typer.echo(
+            "district reminders are held: record what districts already did (`apscn import-renewals FILE`, "
+            "`apscn request LEA ...`), then `apscn reminders start`"
+        )
     if demo:
         typer.echo(
             "demo: " + ", ".join(f"{n} {k}" for k, n in sorted(result["demo"].items())) + " - try `apscn status`"
         )
 
 
-for module in (district, vendor, renewal, status, outbox, tick, scheduler, serve, user, doctor, report, db):
+for module in (
+    district,
+    vendor,
+    renewal,
+    status,
+    outbox,
+    tick,
+    scheduler,
+    serve,
+    user,
+    doctor,
+    report,
+    db,
+    reminders,
+    adoption,
+):
     module.register(commands)
 link_keys.register(commands)
 

@@ -15,7 +15,7 @@ TodayOpt = Annotated[
     typer.Option("--today", help="Act as if today were this date (YYYY-MM-DD). Also APSCN_TODAY.", show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of a table.")]
-LeaArg = Annotated[str, typer.Argument(help="7-digit LEA code.")]
+LeaArg = Annotated[str, typer.Argument(help="7-digit LEA code, or a part of the district name that only it has.")]
 VendorOpt = Annotated[str, typer.Option("--vendor", help="Vendor name.")]
 YearOpt = Annotated[
     str | None,

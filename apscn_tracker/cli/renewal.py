@@ -5,6 +5,7 @@ Services are imported inside each command (lazily): `apscn --help` imports every
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -15,6 +16,38 @@ from apscn_tracker.cli.output import emit_json
 
 OnOpt = Annotated[str | None, typer.Option("--on", help="Date it happened (default: today).", show_default=False)]
 NoteOpt = Annotated[str | None, typer.Option("--note", help="A note kept in the history.")]
+LeasArg = Annotated[
+    list[str] | None,
+    typer.Argument(help="LEA codes or unique parts of district names (several: all or nothing).", show_default=False),
+]
+FromOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--from", help="A CSV with lea_code and an optional on column (all rows or none).", show_default=False
+    ),
+]
+
+
+def _step(step: str, leas: list[str] | None, from_file: Path | None, as_json: bool, said: str, **given: Any) -> None:
+    """One LEA: the step's own service; several, or --from FILE: the bulk service (one transaction)."""
+    from apscn_tracker.services import bulk
+
+    if not leas and from_file is None:
+        raise typer.BadParameter("give an LEA (or several), or --from FILE", param_hint="LEA")
+    if leas and from_file is not None:
+        raise typer.BadParameter("give LEAs or --from FILE, not both", param_hint="LEA")
+    app = make_app(given.pop("today"))
+    if leas and len(leas) == 1:
+        _done(bulk.STEPS[step](app, lea=leas[0], **given), as_json, said)
+        return
+    items = bulk.items_from_file(from_file) if from_file is not None else bulk.items_from_args(leas or [])
+    results = bulk.bulk_step(app, step=step, items=items, where="line" if from_file else "arg", **given)
+    if as_json:
+        emit_json(results)
+        return
+    for r in results:
+        _done(r, False, said)
+    typer.echo(f"recorded {step} for {len(results)} districts")
 
 
 def _done(r: dict[str, Any], as_json: bool, said: str) -> None:
@@ -59,7 +92,8 @@ def connect(
 
 
 def request(
-    lea: LeaArg,
+    leas: LeasArg = None,
+    from_file: FromOpt = None,
     vendor: VendorOpt = "Xello",
     year: YearOpt = None,
     on: OnOpt = None,
@@ -68,14 +102,23 @@ def request(
     as_json: JsonOpt = False,
 ) -> None:
     """Record that the district submitted "APSCN: eSchoolPLUS API Request" (--year next for an advance one)."""
-    from apscn_tracker.services.renewals import record_request
-
-    r = record_request(make_app(today), lea=lea, vendor=vendor, year=year, on=parse_day(on, "--on"), note=note)
-    _done(r, as_json, "requested on {requested_on}; APSCN should enable it by {expected_enabled_by}")
+    _step(
+        "request",
+        leas,
+        from_file,
+        as_json,
+        "requested on {requested_on}; APSCN should enable it by {expected_enabled_by}",
+        vendor=vendor,
+        year=year,
+        on=parse_day(on, "--on"),
+        note=note,
+        today=today,
+    )
 
 
 def enable(
-    lea: LeaArg,
+    leas: LeasArg = None,
+    from_file: FromOpt = None,
     vendor: VendorOpt = "Xello",
     year: YearOpt = None,
     on: OnOpt = None,
@@ -84,14 +127,23 @@ def enable(
     as_json: JsonOpt = False,
 ) -> None:
     """Record that APSCN enabled the API connection."""
-    from apscn_tracker.services.renewals import record_enabled
-
-    r = record_enabled(make_app(today), lea=lea, vendor=vendor, year=year, on=parse_day(on, "--on"), note=note)
-    _done(r, as_json, "enabled on {enabled_on} ({working_days_to_enable} working days); {next_step}")
+    _step(
+        "enable",
+        leas,
+        from_file,
+        as_json,
+        "enabled on {enabled_on} ({working_days_to_enable} working days); {next_step}",
+        vendor=vendor,
+        year=year,
+        on=parse_day(on, "--on"),
+        note=note,
+        today=today,
+    )
 
 
 def confirm(
-    lea: LeaArg,
+    leas: LeasArg = None,
+    from_file: FromOpt = None,
     vendor: VendorOpt = "Xello",
     year: YearOpt = None,
     on: OnOpt = None,
@@ -100,10 +152,18 @@ def confirm(
     as_json: JsonOpt = False,
 ) -> None:
     """Record that the connection details were sent to the vendor's Onboarding Manager."""
-    from apscn_tracker.services.renewals import record_confirmed
-
-    r = record_confirmed(make_app(today), lea=lea, vendor=vendor, year=year, on=parse_day(on, "--on"), note=note)
-    _done(r, as_json, "confirmed on {confirmed_on}: details sent to the Onboarding Manager")
+    _step(
+        "confirm",
+        leas,
+        from_file,
+        as_json,
+        "confirmed on {confirmed_on}: details sent to the Onboarding Manager",
+        vendor=vendor,
+        year=year,
+        on=parse_day(on, "--on"),
+        note=note,
+        today=today,
+    )
 
 
 def correct(

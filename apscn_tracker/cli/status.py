@@ -62,6 +62,7 @@ def status(
             ("enabled_on", "Enabled"),
             ("confirmed_on", "Confirmed"),
             ("working_days_to_enable", "WD"),
+            *([("last_upload", "Uploaded")] if any(r.get("last_upload") for r in rows) else []),
         ],
         title=f"APSCN API renewals on {ctx.today}",
         styles=STYLES,

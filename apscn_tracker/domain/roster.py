@@ -1,10 +1,13 @@
 """Roster files, parsed and validated in full before anything is written.
 
 Two formats are read:
-- the project's own CSV: ``lea_code``, ``name`` required; ``county``, ``contact_name``, ``contact_email``,
-  ``contact_role`` optional; a district with several contacts takes several rows;
-- the NCES Common Core of Data LEA directory: ``ST_LEAID`` (``AR-`` + LEA code), ``LEA_NAME`` and a county
-  column (``CONAME``, ``COUNTY_NAME`` or ``NMCNTY``); rows of other states are skipped.
+- the project's own CSV: ``lea_code``, ``name`` required; ``county``, ``nces_leaid``, ``source``,
+  ``contact_name``, ``contact_email``, ``contact_role`` optional; a district with several contacts takes several
+  rows;
+- the NCES Common Core of Data LEA directory: ``ST_LEAID`` (``AR-`` + LEA code), ``LEA_NAME``, ``LEAID`` (the NCES
+  LEA ID) and a county column (``CONAME``, ``COUNTY_NAME`` or ``NMCNTY``); rows of other states are skipped.
+
+Every problem of the rows is collected and raised at once (``RosterProblems``: line, column, problem).
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 from apscn_tracker.addresses import address_problem
 from apscn_tracker.domain.lea import LeaError, normalize_lea
-from apscn_tracker.errors import InputError
+from apscn_tracker.errors import InputError, Problems
 
 MAX_FIELD = 200
 MAX_ROWS = 200_000
@@ -27,6 +33,10 @@ _COUNTY_COLUMNS = ("county", "coname", "county_name", "nmcnty")
 
 class RosterError(InputError):
     """A roster file, or one of its values (a name, an email), that cannot be taken; the message says why."""
+
+
+class RosterProblems(RosterError, Problems):
+    """Every problem of a roster file's rows (line, column, problem)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,7 @@ class RosterDistrict:
     county: str | None = None
     contacts: list[RosterContact] = field(default_factory=list)
     source: str | None = None
+    nces: str | None = None  # the NCES LEA ID
 
 
 @dataclass
@@ -92,6 +103,30 @@ def clean_email(value: str | None, what: str = "email") -> str | None:
     return text.lower()
 
 
+_NCES = re.compile(r"^\d{7}$")
+
+
+def clean_nces(value: str | None) -> str | None:
+    """An NCES LEA ID (7 digits, the state's two first: Arkansas is 05), or None when empty."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if text.isdigit() and len(text) == 6:  # a spreadsheet dropped the leading zero
+        text = "0" + text
+    if not _NCES.match(text):
+        raise RosterError(f"NCES LEA ID {text[:20]!r} must be 7 digits, like 0500001")
+    return text
+
+
+def _field(problems: list[tuple[int, str, str]], line: int, column: str, check: Callable[..., Any], *args: Any) -> Any:
+    """``check(*args)``, or None with its refusal added to ``problems`` as (line, column, problem)."""
+    try:
+        return check(*args)
+    except (LeaError, RosterError) as exc:
+        problems.append((line, column, str(exc)))
+        return None
+
+
 def _header_map(fieldnames: list[str]) -> dict[str, str]:
     return {(name or "").strip().lower(): name for name in fieldnames}
 
@@ -122,9 +157,11 @@ def parse_roster(data: bytes) -> Roster:
     county_col = next((cols[c] for c in _COUNTY_COLUMNS if c in cols), None)
     email_col, cname_col = cols.get("contact_email", ""), cols.get("contact_name", "")
     role_col, source_col = cols.get("contact_role", ""), cols.get("source", "")
+    nces_col = cols.get("leaid" if fmt == "nces" else "nces_leaid", "")
     by_lea: dict[str, RosterDistrict] = {}
+    first_line: dict[str, int] = {}
     emails: dict[str, set[str]] = {}  # each district's contact addresses: a set, so a check is O(1), not O(contacts)
-    errors: list[str] = []
+    problems: list[tuple[int, str, str]] = []
     skipped = 0
     try:
         for index, row in enumerate(reader):
@@ -132,7 +169,7 @@ def parse_roster(data: bytes) -> Roster:
             if index >= MAX_ROWS:
                 raise RosterError(f"more than {MAX_ROWS} rows; split the file")
             if None in row:
-                errors.append(f"line {line}: more cells than header columns")
+                problems.append((line, "(row)", "more cells than header columns"))
                 continue
             raw_lea = (row.get(lea_col) or "").strip()
             if fmt == "nces" and not raw_lea.upper().startswith("AR-"):
@@ -140,37 +177,57 @@ def parse_roster(data: bytes) -> Roster:
                 continue
             if not raw_lea and not any((v or "").strip() for v in row.values()):
                 continue  # blank line
-            try:
-                lea, lea_warnings = normalize_lea(raw_lea)
-                if lea_warnings:
-                    warnings.extend(f"line {line}: {w}" for w in lea_warnings)
-                name = clean_text(row.get(name_col), "name")
-                if name is None:
-                    raise RosterError(f"LEA {lea} has no name")
-                county = clean_text(row.get(county_col), "county") if county_col else None
-                email = clean_email(row.get(email_col), "contact_email")
-                contact_name = clean_text(row.get(cname_col), "contact_name")
-                role = clean_text(row.get(role_col), "contact_role")
-                source = clean_text(row.get(source_col), "source", 2000) if fmt == "apscn" else None
-            except (LeaError, RosterError) as exc:
-                errors.append(f"line {line}: {exc}")
-                continue
-            if (contact_name or role) and not email:
-                errors.append(f"line {line}: a contact needs contact_email")
+            before = len(problems)
+
+            take = partial(_field, problems, line)
+            lea_found = take(lea_col, normalize_lea, raw_lea)
+            lea = lea_found[0] if lea_found else raw_lea
+            if lea_found and lea_found[1]:
+                warnings.extend(f"line {line}: {w}" for w in lea_found[1])
+            name = take(name_col, clean_text, row.get(name_col), "name")
+            if name is None and len(problems) == before:
+                problems.append((line, name_col, f"LEA {lea} has no name"))
+            county = take(county_col, clean_text, row.get(county_col), "county") if county_col else None
+            nces = take(nces_col, clean_nces, row.get(nces_col)) if nces_col else None
+            email = take(email_col, clean_email, row.get(email_col), "contact_email")
+            contact_name = take(cname_col, clean_text, row.get(cname_col), "contact_name")
+            role = take(role_col, clean_text, row.get(role_col), "contact_role")
+            source = take(source_col, clean_text, row.get(source_col), "source", 2000) if fmt == "apscn" else None
+            if (contact_name or role) and not email and not row.get(email_col):
+                problems.append((line, email_col or "contact_email", "a contact needs contact_email"))
+            if len(problems) > before:
                 continue
             current = by_lea.get(lea)
             if current is None:
-                current = by_lea[lea] = RosterDistrict(lea=lea, name=name, county=county, source=source)
-            elif current.name != name or (county and current.county and county != current.county):
-                errors.append(
-                    f"line {line}: LEA {lea} appears again as {name!r}; it was {current.name!r} "
-                    "(a district takes several rows only for several contacts)"
-                )
-                continue
-            elif not email:
-                warnings.append(f"line {line}: LEA {lea} is listed twice")
+                first_line[lea] = line
+                current = by_lea[lea] = RosterDistrict(lea=lea, name=name, county=county, source=source, nces=nces)
+            else:
+                differs = [
+                    (column, mine, theirs)
+                    for column, mine, theirs in (
+                        (name_col, name, current.name),
+                        (county_col or "county", county, current.county),
+                        (nces_col, nces, current.nces),
+                    )
+                    if mine and theirs and mine != theirs
+                ]
+                for column, mine, theirs in differs:
+                    problems.append(
+                        (
+                            line,
+                            column,
+                            f"LEA {lea} appears again with {column} {mine!r}; line {first_line[lea]} gave {theirs!r} "
+                            "(a district takes several rows only for several contacts)",
+                        )
+                    )
+                if differs:
+                    continue
+                if not email:
+                    warnings.append(f"line {line}: LEA {lea} is listed twice")
             if county and not current.county:
                 current.county = county
+            if nces and not current.nces:
+                current.nces = nces
             if email:
                 listed = emails.setdefault(lea, set())
                 if email in listed:
@@ -180,9 +237,8 @@ def parse_roster(data: bytes) -> Roster:
                     current.contacts.append(RosterContact(email=email, name=contact_name, role=role))
     except csv.Error as exc:
         raise RosterError(f"not a readable CSV file: {exc}") from None
-    if errors:
-        more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
-        raise RosterError(errors[0] + more)
+    if problems:
+        raise RosterProblems("the roster", problems)
     if not by_lea:
         raise RosterError("the file has no district rows")
     return Roster(districts=list(by_lea.values()), warnings=warnings, format=fmt, skipped=skipped)

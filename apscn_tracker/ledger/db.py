@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from apscn_tracker.config import Settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD = "mail_outcomes"  # keep in step with the newest file in migrations/versions
+HEAD = "adoption"  # keep in step with the newest file in migrations/versions
 
 
 # How long a unit of work waits for the one before it (SQLite busy timeout, PostgreSQL lock timeout).

@@ -32,6 +32,7 @@ class District(LedgerTable, table=True):
     name: str
     county: str | None = None
     source: str | None = None
+    nces_leaid: str | None = Field(default=None, max_length=7)  # the NCES LEA ID (CCD ``LEAID``), when known
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -190,6 +191,17 @@ class LinkUse(LedgerTable, table=True):
     step: str = Field(max_length=10)
     actor: str  # the contact's address, as the step's event records it
     used_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ReminderHold(LedgerTable, table=True):
+    """Whether district reminders are held (one row, id 1). No row: running, as on a ledger made before holds."""
+
+    __tablename__ = "reminder_hold"
+    id: int | None = Field(default=None, primary_key=True)
+    held: bool = False
+    until: date | None = None  # held up to and including this day (None: until `apscn reminders start`)
+    changed_at: datetime = Field(sa_type=UTCDateTime)
+    changed_by: str
 
 
 def partial_indexes(dialect: str) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col
 
 from apscn_tracker.domain.lea import lookup_code
-from apscn_tracker.errors import NotFound
+from apscn_tracker.errors import NotFound, Refused
 from apscn_tracker.ledger.models import Connection, Contact, District, Event, Renewal, Vendor
 
 
@@ -111,18 +111,51 @@ def find_vendor(session: Session, *, name: str, other_than: int | None = None) -
     return session.scalars(stmt).first()
 
 
+NAMED_SHOWN = 10
+"""Districts a refusal lists when a name matches several."""
+
+
+def districts_named(session: Session, *, text: str) -> list[tuple[str, str]]:
+    """(code, name) of every district whose name contains ``text``, whatever the case, by code."""
+    needle = text.strip().lower()
+    if not needle:
+        return []
+    stmt = (
+        select(col(District.lea_code), col(District.name))
+        .where(func.lower(District.name).contains(needle, autoescape=True))
+        .order_by(col(District.lea_code))
+    )
+    return [(c, n) for c, n in session.execute(stmt)]
+
+
 def get_district(session: Session, *, lea: str) -> District:
+    """The district an LEA argument names: its code, or a part of its name (any case) that only it contains.
+
+    The one resolver of every command's LEA argument. Several districts matching the name -> ``Refused``, listing
+    them; none -> ``NotFound``, with the nearest codes and names."""
     code = lookup_code(lea)
     found = find_district(session, code=code)
-    if found is None:
-        like = session.execute(
-            select(col(District.lea_code), col(District.name))
-            .where((col(District.lea_code).like(code[:4] + "%")) | (func.lower(District.name).like(f"%{lea.lower()}%")))
-            .limit(3)
-        ).all()
-        hint = (" Did you mean " + " or ".join(f"{c} ({n})" for c, n in like) + "?") if like else ""
-        raise NotFound(f"no district with LEA {lea!r}.{hint} (`apscn district list` shows them all)")
-    return found
+    if found is not None:
+        return found
+    text = lea.strip()
+    named = districts_named(session, text=text) if text and not text.isdigit() else []
+    exact = [(c, n) for c, n in named if n.lower() == text.lower()]
+    if len(named) == 1 or len(exact) == 1:
+        found = find_district(session, code=(exact or named)[0][0])
+        assert found is not None  # just read
+        return found
+    if named:
+        shown = "; ".join(f"{c} {n}" for c, n in named[:NAMED_SHOWN])
+        more = f"; and {len(named) - NAMED_SHOWN} more" if len(named) > NAMED_SHOWN else ""
+        raise Refused(f"{text!r} matches {len(named)} districts: {shown}{more}. Give the LEA code or more of the name")
+    like = session.execute(
+        select(col(District.lea_code), col(District.name)).where(col(District.lea_code).like(code[:4] + "%")).limit(3)
+    ).all()
+    hint = (" Did you mean " + " or ".join(f"{c} ({n})" for c, n in like) + "?") if like and text.isdigit() else ""
+    raise NotFound(
+        f"no district with LEA code or name {lea!r}.{hint} (`apscn district find TEXT` searches codes, NCES ids "
+        "and names)"
+    )
 
 
 def get_vendor(session: Session, *, name: str) -> Vendor:

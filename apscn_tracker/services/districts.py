@@ -179,6 +179,7 @@ def show_district(app: App, *, lea: str) -> dict[str, Any]:
             "lea": d.lea_code,
             "name": d.name,
             "county": d.county,
+            "nces_leaid": d.nces_leaid,
             "source": d.source,
             "contacts": contacts,
             "connections": connections,

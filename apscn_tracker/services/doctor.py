@@ -27,8 +27,10 @@ from apscn_tracker.services.app import App
 from apscn_tracker.services.digest import districts_without_contact
 from apscn_tracker.services.send_hour import check_send_hour
 from apscn_tracker.services.tick.heartbeat import last_tick
+from apscn_tracker.services.tick.hold import status as hold_status
 
 OK, INFO, ATTENTION = "ok", "info", "attention"
+WARN = "warn"  # printed, not a failure: the exit code stays 0
 TICK_MAX_AGE = timedelta(hours=26)  # a daily tick plus slack for a slow run or a late start
 STUCK_TICK = timedelta(hours=1)  # a tick started this long ago and not finished has died
 DELIVERY_LAG = timedelta(minutes=30)  # a due message this late means delivery is not running
@@ -277,6 +279,20 @@ def scheduler_check(settings: Settings) -> Check:
     return Check("scheduler", INFO, "no scheduler is running (fine when cron or a timer runs the tick)")
 
 
+def reminder_hold_check(app: App) -> Check:
+    """A warning while district reminders are held (a new ledger, or `apscn reminders pause`): nothing is wrong,
+    but districts are not being reminded."""
+    r = hold_status(app)
+    if not r["held"]:
+        return Check("reminders", OK, "district reminders are running")
+    until = f" until {r['until']}" if r["until"] else ""
+    return Check(
+        "reminders",
+        WARN,
+        f"district reminders are held{until}: {r['due_today']} would go out today; `apscn reminders start` sends them",
+    )
+
+
 def doctor(app: App, *, now: datetime | None = None) -> dict[str, Any]:
     """Every check; ``ok`` is False when any needs attention."""
     now = now or datetime.now(UTC)
@@ -297,6 +313,7 @@ def doctor(app: App, *, now: datetime | None = None) -> dict[str, Any]:
     checks.append(contact_check(app))
     checks.append(address_check(app))
     checks.append(scheduler_check(app.settings))
+    checks.append(reminder_hold_check(app))
     return _result(checks, now)
 
 

@@ -149,6 +149,7 @@ def message_context(
         "kind": kind,
         "today": today,
         "coordinator": {"name": settings.coordinator_name, "email": settings.coordinator_email},
+        "request_form_url": settings.request_form_url,
         "district": _district_dict(look, d) if d is not None else None,
         "vendor": _vendor_dict(v) if v is not None else None,
         "school_year": _year_dict(sy) if sy is not None else None,

@@ -8,7 +8,7 @@ year and the command to run next.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date
 from typing import Any
 
@@ -21,6 +21,11 @@ from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Connection, District, Renewal, Vendor
 from apscn_tracker.services.app import App
+
+
+def _unit(app: App, session: Session | None) -> AbstractContextManager[Session]:
+    """The caller's transaction when it passes one (a bulk step: all or nothing), else a new unit of work."""
+    return nullcontext(session) if session is not None else app.ledger.write()
 
 
 def _load(s: Session, app: App, lea: str, vendor: str, *, create: bool = False) -> tuple[District, Vendor, Connection]:
@@ -166,10 +171,11 @@ def record_request(
     note: str | None = None,
     source: str | None = None,
     then: Then | None = None,
+    session: Session | None = None,
 ) -> dict[str, Any]:
     on = on or app.today
     sy = parse_year(year, app.today, default=SchoolYear.of(on))
-    with app.ledger.write() as s:
+    with _unit(app, session) as s:
         d, v, c = _load(s, app, lea, vendor, create=True)
         assert c.id is not None  # read from the ledger, or flushed by _load
         r = q.find_renewal(s, connection_id=c.id, school_year=sy.start)
@@ -223,9 +229,10 @@ def record_enabled(
     note: str | None = None,
     source: str | None = None,
     then: Then | None = None,
+    session: Session | None = None,
 ) -> dict[str, Any]:
     on = on or app.today
-    with app.ledger.write() as s:
+    with _unit(app, session) as s:
         d, v, sy, r = _renewal(s, app, lea, vendor, year, on)
         with _worded(d, v, sy):
             step = steps.enable(_dates(r), on=on, year=sy, today=app.today)
@@ -255,9 +262,10 @@ def record_confirmed(
     note: str | None = None,
     source: str | None = None,
     then: Then | None = None,
+    session: Session | None = None,
 ) -> dict[str, Any]:
     on = on or app.today
-    with app.ledger.write() as s:
+    with _unit(app, session) as s:
         d, v, sy, r = _renewal(s, app, lea, vendor, year, on)
         with _worded(d, v, sy):
             step = steps.confirm(_dates(r), on=on, today=app.today)

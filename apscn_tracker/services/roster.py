@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from apscn_tracker.domain.roster import Roster, RosterError, parse_roster
-from apscn_tracker.errors import UserError
+from apscn_tracker.domain.roster import Roster, RosterError, RosterProblems, parse_roster
+from apscn_tracker.errors import Problems, UserError
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Contact, District, Event
 from apscn_tracker.services.app import App
@@ -26,6 +26,8 @@ def read_roster(path: Path) -> Roster:
         raise UserError(f"cannot read {path}: {exc.strerror}") from None
     try:
         return parse_roster(data)
+    except RosterProblems as exc:
+        raise Problems(f"{path.name}: nothing was imported", exc.problems) from None
     except RosterError as exc:
         raise UserError(f"{path.name}: {exc}; nothing was imported") from None
 
@@ -61,19 +63,29 @@ def apply_roster(
     dist, cont = District.__table__.c, Contact.__table__.c
     with app.ledger.write() as s:
         existing = {
-            lea: (did, name, county)
-            for did, lea, name, county in s.execute(select(dist.id, dist.lea_code, dist.name, dist.county))
+            lea: (did, {"name": name, "county": county, "nces_leaid": nces})
+            for did, lea, name, county, nces in s.execute(
+                select(dist.id, dist.lea_code, dist.name, dist.county, dist.nces_leaid)
+            )
         }
         known_contacts = {(i, e) for i, e in s.execute(select(cont.district_id, cont.email))}
         now = q.utcnow()
+        by_nces = {old["nces_leaid"]: (lea, old["name"]) for lea, (_, old) in existing.items() if old["nces_leaid"]}
         for d in roster.districts:
             row = existing.get(d.lea)
+            if row is None and d.nces in by_nces:  # the NCES id matches a district under another code
+                lea, name = by_nces[d.nces]
+                roster.warnings.append(
+                    f"LEA {d.lea} has the NCES LEA ID {d.nces} of {lea} {name}: a new code for the same district? "
+                    f"Both are kept; `apscn retire {lea}` stops tracking the old one"
+                )
             if row is None:
                 added.append(
                     {
                         "lea_code": d.lea,
                         "name": d.name,
                         "county": d.county,
+                        "nces_leaid": d.nces,
                         "source": d.source or source,
                         "created_at": now,
                         "updated_at": now,
@@ -81,17 +93,12 @@ def apply_roster(
                 )
                 new_contacts.extend((d.lea, c) for c in d.contacts)
                 continue
-            did, name, county = row
-            if d.name != name or (d.county and d.county != county):
+            did, old = row
+            given = {"name": d.name, "county": d.county, "nces_leaid": d.nces}
+            fields = {f: [old[f], new] for f, new in given.items() if new and new != old[f]}
+            if fields:
                 renamed.append(
-                    {
-                        "b_id": did,
-                        "lea": d.lea,
-                        "old": name,
-                        "name": d.name,
-                        "county": d.county or county,
-                        "old_county": county,
-                    }
+                    {"b_id": did, "lea": d.lea, "fields": fields, **{f: new or old[f] for f, new in given.items()}}
                 )
             new_contacts.extend((d.lea, c) for c in d.contacts if (did, c.email) not in known_contacts)
         summary = {
@@ -106,7 +113,10 @@ def apply_roster(
             "warnings": roster.warnings,
             "dry_run": dry_run,
             "changes": [f"add {a['lea_code']} {a['name']}" for a in added]
-            + [f"rename {r['lea']} {r['old']!r} -> {r['name']!r}" for r in renamed],
+            + [f"change {r['lea']} {f} {o!r} -> {n!r}" for r in renamed for f, (o, n) in r["fields"].items()],
+            "field_changes": [
+                {"lea": r["lea"], "field": f, "old": o, "new": n} for r in renamed for f, (o, n) in r["fields"].items()
+            ],
         }
         if dry_run:
             s.rollback()
@@ -138,11 +148,25 @@ def apply_roster(
             conn.execute(
                 districts.update()
                 .where(districts.c.id == bindparam("b_id"))
-                .values(name=bindparam("b_name"), county=bindparam("b_county"), updated_at=bindparam("b_at")),
-                [{"b_id": r["b_id"], "b_name": r["name"], "b_county": r["county"], "b_at": now} for r in renamed],
+                .values(
+                    name=bindparam("b_name"),
+                    county=bindparam("b_county"),
+                    nces_leaid=bindparam("b_nces"),
+                    updated_at=bindparam("b_at"),
+                ),
+                [
+                    {
+                        "b_id": r["b_id"],
+                        "b_name": r["name"],
+                        "b_county": r["county"],
+                        "b_nces": r["nces_leaid"],
+                        "b_at": now,
+                    }
+                    for r in renamed
+                ],
             )
             written += len(renamed)
-        lookup = {lea: did for lea, (did, _, _) in existing.items()} | ids
+        lookup = {lea: did for lea, (did, _) in existing.items()} | ids
         if new_contacts:
             write(
                 contacts,
@@ -158,9 +182,7 @@ def apply_roster(
 
         added_event = event("district_added", None, f"from {origin}")
         events = [{**added_event, "district_id": ids[a["lea_code"]]} for a in added]
-        events += [
-            event("district_edited", r["b_id"], f"from {origin}", {"name": [r["old"], r["name"]]}) for r in renamed
-        ]
+        events += [event("district_edited", r["b_id"], f"from {origin}", r["fields"]) for r in renamed]
         events.append(
             event(
                 "roster_imported",

@@ -20,8 +20,9 @@ from apscn_tracker.ledger.models import Renewal
 from apscn_tracker.resources import data_dir
 from apscn_tracker.services import connections, districts, links, renewals, roster, vendors
 from apscn_tracker.services.app import App
+from apscn_tracker.services.tick import hold
 
-BUNDLED_ROSTER = "arkansas-districts.csv"
+BUNDLED_ROSTER = "arkansas-lea-roster.csv"
 DEMO_SCENARIO = "demo-scenario.toml"
 
 
@@ -41,7 +42,9 @@ def write_example_config(app: App, *, coordinator: str | None = None) -> bool:
     return True
 
 
-def init(app: App, *, demo: bool = False) -> dict[str, Any]:
+def init(app: App, *, demo: bool = False, hold_reminders: bool = False) -> dict[str, Any]:
+    """``hold_reminders``: a new ledger starts with district reminders held until `apscn reminders start` (the
+    command's choice; ``--demo`` never holds them). A ledger that had districts already keeps its state."""
     app.settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     demo_coordinator = _demo_spec()["coordinator_email"] if demo else None
     config_written = write_example_config(app, coordinator=demo_coordinator)
@@ -50,6 +53,9 @@ def init(app: App, *, demo: bool = False) -> dict[str, Any]:
     ledger = app.ledger  # creates the file and applies migrations
     seeded = vendors.ensure_xello(app)
     result = roster.apply_roster(app, roster=roster.read_roster(data_dir() / BUNDLED_ROSTER), origin=BUNDLED_ROSTER)
+    if hold_reminders and not demo and result["added"] == result["districts"]:  # nothing was there: a new ledger
+        with app.ledger.write() as s:
+            hold.set_hold(s, app, held=True, note="a new ledger: record what districts already did, then start")
     out: dict[str, Any] = {
         "ledger": app.settings.url if not app.settings.database_url else "database url",
         "dialect": ledger.dialect,
@@ -60,6 +66,11 @@ def init(app: App, *, demo: bool = False) -> dict[str, Any]:
     }
     if demo:
         out["demo"] = build_demo(app)
+        with app.ledger.write() as s:
+            if hold.held_on(s, app.today):
+                hold.set_hold(s, app, held=False, note="demo")
+    with app.ledger.read() as s:
+        out["reminders_held"] = hold.held_on(s, app.today)
     return out
 
 

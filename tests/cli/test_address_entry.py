@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 
 from apscn_tracker.config import load_settings
 from tests.support.cli import T, refused
+from tests.support.snapshot import snapshot
 
 BAD = [
     ("a:b@lrsd.example", "cannot hold ':'"),
@@ -41,8 +42,11 @@ def test_a_roster_with_an_address_that_cannot_receive_mail_is_refused_whole(read
         f"0401000,BENTONVILLE SCHOOL DISTRICT,{address}\n",
         encoding="utf-8",
     )
-    message = refused(ready, "district", "import", str(roster), contains=reason)
-    assert "line 3" in message
+    before = snapshot(load_settings().url)
+    result = ready("district", "import", str(roster), today=T)
+    assert result.exit_code == 1 and reason in result.stderr  # a roster's problems: a table, one line each
+    assert "\n3     contact_email " in result.stderr
+    assert snapshot(load_settings().url) == before
 
 
 @pytest.mark.parametrize(("address", "reason"), BAD)

@@ -11,9 +11,9 @@ def test_retire_stops_tracking_and_keeps_history(ready):
 
 def test_connect_all_connects_every_district_without_one(ready):
     out = ready.json("connect", "--all", today=T)
-    assert out["connected"] == 27
+    assert out["connected"] == 255
     statuses = {r["lea"]: r["status"] for r in ready.json("status", today=T)}
-    assert statuses["0401000"] == "scripted" and statuses["6001000"] == "lapsed" and len(statuses) == 29
+    assert statuses["0401000"] == "scripted" and statuses["6001000"] == "lapsed" and len(statuses) == 257
 
 
 def test_vendors_are_added_listed_and_edited(ready):

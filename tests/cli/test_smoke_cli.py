@@ -2,7 +2,7 @@ def test_init_then_status_lists_every_bundled_district(cli):
     assert cli("init", today="2026-11-02").exit_code == 0
     assert cli("connect", "--all", today="2026-11-02").exit_code == 0
     rows = cli.json("status", today="2026-11-02")
-    assert len(rows) == 29
+    assert len(rows) == 257
     assert {r["status"] for r in rows} == {"lapsed"}
 
 

@@ -22,6 +22,7 @@ KINDS = {
 
 def lapsed(cli) -> None:
     assert cli("init", today=DAY).exit_code == 0
+    assert cli("reminders", "start", today=DAY).exit_code == 0  # a new ledger holds them
     cfg = load_settings().config_file  # a coordinator, for the digest
     cfg.write_text('coordinator_email = "coordinator@coop.example"\n' + cfg.read_text(encoding="utf-8"))
     assert cli("district", "edit", "0101000", "--add-email", "pat@0101000.k12.example").exit_code == 0

@@ -25,6 +25,7 @@ def healthy(cli, home):
     """A ledger where every connected district has a contact, a coordinator is configured, and the tick ran at
     07:00 on July 8."""
     assert cli("init", today=DAY).exit_code == 0
+    assert cli("reminders", "start", today=DAY).exit_code == 0  # a new ledger holds them
     cfg = home / "config.toml"
     cfg.write_text('coordinator_email = "coordinator@coop.example"\n' + cfg.read_text(encoding="utf-8"))
     assert cli("district", "edit", "0101000", "--add-email", "pat@0101000.k12.example").exit_code == 0

@@ -191,4 +191,4 @@ def test_loading_a_year_is_one_select_whatever_the_number_of_districts(make_app)
     connections.connect(app, lea=None, all_districts=True)
     many = _count_statements(app, load)
     assert few == many == 1
-    assert len(load()) == 29
+    assert len(load()) == 257

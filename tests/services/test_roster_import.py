@@ -75,7 +75,7 @@ def test_a_refused_import_writes_nothing(ledger_app, cli, tmp_path):
     bad = write(tmp_path, "lea_code,name\n0999000,New One\n0401000,\n")
     result = cli("district", "import", str(bad))
     assert result.exit_code == 1
-    assert "line 3" in result.stderr and result.stderr.count("\n") == 1
+    assert "nothing was imported (1 problem)" in result.stderr and "\n3     name" in result.stderr
     assert cli.json("district", "list") == before
 
 
@@ -83,8 +83,8 @@ def test_a_dry_run_shows_the_changes_and_writes_nothing(ledger_app, cli, tmp_pat
     f = write(tmp_path, "lea_code,name\n0999000,New One\n0401000,Bentonville Public Schools\n")
     out = cli.json("district", "import", str(f), "--dry-run")
     assert (out["added"], out["updated"]) == (1, 1)
-    assert any("rename 0401000" in c for c in out["changes"])
-    assert len(cli.json("district", "list")) == 29
+    assert any(c.startswith("change 0401000 name ") for c in out["changes"])
+    assert len(cli.json("district", "list")) == 257
 
 
 def test_a_reimport_updates_names_and_keeps_the_history(ledger_app, cli, tmp_path):
@@ -116,4 +116,45 @@ def test_the_bundled_roster_keeps_its_sources(ledger_app):
     rows = json.loads(json.dumps(ledger_app and None)) or None  # noqa: F841 - the ledger is initialised
     from apscn_tracker.services.districts import show_district
 
-    assert "arkedu.state.ar.us" in show_district(ledger_app, lea="0101000")["source"]
+    shown = show_district(ledger_app, lea="0101000")
+    assert "OEP" in shown["source"] and "arkansas-lea-roster.md" in shown["source"]
+    assert shown["nces_leaid"] == "0500001"
+
+
+def test_every_problem_of_a_roster_is_listed_at_once_with_its_line_and_column(ledger_app, cli, tmp_path):
+    f = write(
+        tmp_path,
+        "lea_code,name,county,contact_email\n"
+        "7207000,SPRINGDALE SCHOOL DISTRICT,Washington,\n"
+        "12345,X,,\n"
+        "6001000,,Pulaski,\n"
+        "6001000,LITTLE ROCK SCHOOL DISTRICT,Pulaski,not-an-email\n"
+        "7207000,SPRINGDALE SCHOOL DISTRICT,Benton,\n",
+    )
+    result = cli("district", "import", str(f))
+    assert result.exit_code == 1 and "nothing was imported (4 problems)" in result.stderr
+    found = [line.split(None, 2)[:2] for line in result.stderr.splitlines()[2:]]
+    assert found == [["3", "lea_code"], ["4", "name"], ["5", "contact_email"], ["6", "county"]]
+    assert "appears again with county 'Benton'; line 2 gave 'Washington'" in result.stderr
+
+
+def test_a_dry_run_lists_each_change_field_by_field(ledger_app, cli, tmp_path):
+    f = write(tmp_path, "lea_code,name,county,nces_leaid\n0401000,BENTONVILLE SCHOOL DISTRICT,Washington,0503061\n")
+    out = cli.json("district", "import", str(f), "--dry-run")
+    assert out["changes"] == [
+        "change 0401000 county 'Benton' -> 'Washington'",
+        "change 0401000 nces_leaid '0503060' -> '0503061'",
+    ]
+
+
+def test_an_nces_ccd_file_gives_each_district_its_nces_id(ledger_app, cli, tmp_path):
+    f = write(tmp_path, "ST_LEAID,LEA_NAME,LEAID,CONAME\nAR-7598000,A NEW DISTRICT,0599999,Yell\nTX-1,X,4800001,Y\n")
+    out = cli.json("district", "import", str(f))
+    assert (out["added"], out["skipped_other_states"]) == (1, 1)
+    assert cli.json("district", "show", "7598000")["nces_leaid"] == "0599999"
+
+
+def test_a_new_code_with_the_nces_id_of_a_known_district_is_added_with_a_warning(ledger_app, cli, tmp_path):
+    f = write(tmp_path, "ST_LEAID,LEA_NAME,LEAID\nAR-7598000,BENTONVILLE RENUMBERED,0503060\n")
+    out = cli.json("district", "import", str(f))
+    assert out["added"] == 1 and any("NCES LEA ID 0503060 of 0401000" in w for w in out["warnings"])

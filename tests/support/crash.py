@@ -14,8 +14,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-from apscn_tracker.services import connections, districts
+from apscn_tracker.services import districts
 from apscn_tracker.services.setup import init
+from tests.support.roster import connect_earlier_roster
 
 TODAY = date(2026, 7, 8)
 COORDINATOR = "coordinator@coop.example"
@@ -59,7 +60,7 @@ def lapsed_ledger(make_app, home: Path, **config: object) -> None:
     """Every bundled district connected by API and lapsed on July 8, 2026: 29 notices and a digest to send."""
     app = make_app(TODAY)
     init(app)
-    connections.connect(app, lea=None, vendor="Xello", method="api", all_districts=True)
+    connect_earlier_roster(app)
     for lea in ("0101000", "0104000", "0401000"):
         districts.edit_district(app, lea=lea, add_emails=[f"data@{lea}.k12.example"])
     app.close()

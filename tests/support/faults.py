@@ -19,8 +19,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from apscn_tracker.services import connections, districts
+from apscn_tracker.services import districts
 from apscn_tracker.services.setup import init
+from tests.support.roster import EARLIER_ROSTER, connect_earlier_roster
 
 # Read when the module is imported: the fixtures clear every APSCN_* variable before each test.
 FAULT_SEED = os.environ.get("APSCN_FAULT_SEED")  # another random sequence for the kill and SMTP fault tests
@@ -258,7 +259,7 @@ def connected_ledger(make_app, home: Path, today: date) -> None:
     write_config(home)
     app = make_app(today)
     init(app)
-    connections.connect(app, lea=None, vendor="Xello", method="api", all_districts=True)
-    for d in districts.list_districts(app)[:5]:
-        districts.edit_district(app, lea=d["lea"], add_emails=[f"data@{d['lea']}.k12.example"])
+    connect_earlier_roster(app)
+    for lea in EARLIER_ROSTER[:5]:
+        districts.edit_district(app, lea=lea, add_emails=[f"data@{lea}.k12.example"])
     app.close()

@@ -26,7 +26,7 @@ import pytest
 
 from apscn_tracker.config import load_settings
 from apscn_tracker.mail.claims import CLAIM_TIMEOUT
-from apscn_tracker.services import connections, districts, renewals
+from apscn_tracker.services import districts, renewals
 from apscn_tracker.services.app import App
 from apscn_tracker.services.setup import init
 from tests.support.faults import (
@@ -41,6 +41,7 @@ from tests.support.faults import (
     smtp_env,
     write_config,
 )
+from tests.support.roster import EARLIER_ROSTER, connect_earlier_roster
 
 KILLS = int(os.environ.get("APSCN_FAULT_KILLS", "20"))
 # about five kills a day, so each has messages left to catch on the wire; lapsed notices go out weekly
@@ -55,8 +56,8 @@ def build(app_on) -> None:
     coming year and still wait for APSCN."""
     app = app_on(date(2025, 9, 1))
     init(app)
-    connections.connect(app, lea=None, vendor="Xello", method="api", all_districts=True)
-    leas = [r["lea"] for r in districts.list_districts(app)]
+    connect_earlier_roster(app)
+    leas = list(EARLIER_ROSTER)
     for lea in leas:
         districts.edit_district(app, lea=lea, add_emails=[f"data@{lea}.k12.example"], contact_name="Data Lead")
     for i, lea in enumerate(leas[:15]):

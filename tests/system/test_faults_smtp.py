@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 
 from apscn_tracker.ledger.models import Outbox
-from apscn_tracker.services import connections, districts
+from apscn_tracker.services import districts
 from apscn_tracker.services.setup import init
 from tests.support.faults import (
     COORDINATOR,
@@ -30,6 +30,7 @@ from tests.support.faults import (
     smtp_env,
     write_config,
 )
+from tests.support.roster import EARLIER_ROSTER, connect_earlier_roster
 
 TODAY = date(2026, 7, 8)  # every district lapsed: 29 notices and a digest
 LATER = timedelta(hours=7)  # past the longest backoff (6 hours): every message waiting for a retry is due
@@ -39,9 +40,9 @@ def lapsed(make_app, home) -> None:
     write_config(home)
     app = make_app(TODAY)
     init(app)
-    connections.connect(app, lea=None, vendor="Xello", method="api", all_districts=True)
-    for d in districts.list_districts(app):
-        districts.edit_district(app, lea=d["lea"], add_emails=[f"data@{d['lea']}.k12.example"])
+    connect_earlier_roster(app)
+    for lea in EARLIER_ROSTER:
+        districts.edit_district(app, lea=lea, add_emails=[f"data@{lea}.k12.example"])
     app.close()
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from typing import Any
 
 from apscn_tracker.errors import UserError
@@ -29,7 +30,7 @@ from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.db import describe_db_error
 from apscn_tracker.mail.kinds import TICK_KINDS
 from apscn_tracker.services.app import App
-from apscn_tracker.services.tick import coordinator, delivery, heartbeat, reminders, yearend
+from apscn_tracker.services.tick import coordinator, delivery, heartbeat, hold, reminders, yearend
 from apscn_tracker.services.tick.base import StopFlag, never
 from apscn_tracker.services.tick.coordinator import DIGEST, REPORT_READY, queue_digest, queue_yearly_report
 from apscn_tracker.services.tick.delivery import deliver
@@ -99,13 +100,19 @@ def _run(app: App, result: dict[str, Any], stop: StopFlag) -> None:
     result["disconnected"] = yearend.rollover(app)
     with app.ledger.write() as s:
         candidates = reminders.load_candidates(app, s)
-    queued, unsent, interrupted = reminders.queue_reminders(app, candidates, should_stop=stop)
+        held = hold.held_on(s, app.today)
+    if held:  # a new ledger, until `apscn reminders start`: the digest says how many would go out
+        result["held"] = len(candidates)
+        queued, unsent, interrupted = Counter[str](), list[str](), False
+    else:
+        queued, unsent, interrupted = reminders.queue_reminders(app, candidates, should_stop=stop)
     result["queued"].update(queued)
     result["not_queued"] = len(unsent)
     if interrupted or stop():
         result["interrupted"] = True
         return
-    result["queued"][DIGEST] = int(coordinator.queue_digest(app, planned=sum(queued.values())))
+    planned = sum(queued.values()) or result.get("held", 0)
+    result["queued"][DIGEST] = int(coordinator.queue_digest(app, planned=planned, held=result.get("held", 0)))
     _report(result, coordinator.queue_yearly_report(app))
     try:
         delivery.deliver(app, should_stop=stop, counts=result)  # counted as they go: true if it stops midway
@@ -119,13 +126,15 @@ def _plan(app: App, result: dict[str, Any]) -> None:
     result["disconnected"] = yearend.rollover(app, dry_run=True)
     with app.ledger.read() as s:  # one snapshot for the candidates and their recipients
         candidates = reminders.load_candidates(app, s)
+        if hold.held_on(s, app.today):
+            result["held"], candidates = len(candidates), []
         result["would_queue"] = reminders.would_queue(app, s, candidates)
     for r in result["would_queue"]:
         if r["to"]:
             result["queued"][r["kind"]] += 1
         else:
             result["not_queued"] += 1
-    planned = sum(1 for r in result["would_queue"] if r["to"])
+    planned = sum(1 for r in result["would_queue"] if r["to"]) or result.get("held", 0)
     result["queued"][DIGEST] = int(coordinator.queue_digest(app, dry_run=True, planned=planned))
     _report(result, coordinator.queue_yearly_report(app, dry_run=True))
 
@@ -157,6 +166,8 @@ def summary_line(result: dict[str, Any]) -> str:
             line += f", retrying {result['retrying']}"
     if result.get("delivery_error"):
         line += f"; delivery {'stopped' if _delivered(result) else 'did not run'}: {result['delivery_error']}"
+    if result.get("held"):
+        line += f"; {result['held']} district reminders held (`apscn reminders start` sends them)"
     if result.get("not_queued"):
         line += f"; {result['not_queued']} not queued (nobody to send to)"
     if result.get("interrupted"):

@@ -54,12 +54,13 @@ def _digest_due(session: Session, key: str, today: date, planned: int) -> bool:
     return planned > 0 or _reminders_queued_on(session, today) > 0
 
 
-def queue_digest(app: App, *, dry_run: bool = False, planned: int = 0) -> bool:
+def queue_digest(app: App, *, dry_run: bool = False, planned: int = 0, held: int = 0) -> bool:
     """The coordinator digest, once a day, on a day when reminders went out (this run or an earlier one).
 
     ``planned``: the reminders this run queued (or would queue, in a dry run). When there are some, that settles
     it; only a run that queued none reads the day's ``reminder_queued`` events (a run cut short after its
-    reminders leaves the digest to the next run that day). A dry run only reads.
+    reminders leaves the digest to the next run that day). A dry run only reads. ``held``: the district
+    reminders a hold kept back today (the digest says so).
     """
     key = digest_key(app.today)
     if dry_run:
@@ -68,7 +69,8 @@ def queue_digest(app: App, *, dry_run: bool = False, planned: int = 0) -> bool:
     with app.ledger.write() as s:  # the check and the message in one unit of work: a second run finds the key
         if not _digest_due(s, key, app.today, planned):
             return False
-        row = queue_message(s, app, key=key, kind=DIGEST, now=datetime.now(UTC), checked=True)
+        extra = {"held_reminders": held} if held else None
+        row = queue_message(s, app, key=key, kind=DIGEST, extra=extra, now=datetime.now(UTC), checked=True)
         if row is None:
             return False
         q.add_event(
