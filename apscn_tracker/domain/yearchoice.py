@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Protocol
 
 from apscn_tracker.domain.schoolyear import SchoolYear
@@ -43,6 +44,8 @@ __all__ = [
 
 class Calendar(Protocol):
     def add_working_days(self, start: date, n: int) -> date: ...
+
+    def __hash__(self) -> int: ...
 
 
 class YearRefused(Refused):
@@ -75,6 +78,7 @@ def season_opens(year: SchoolYear, renewal_days_before: Iterable[int]) -> date:
     return max(year.begins, year.ends - timedelta(days=days))
 
 
+@lru_cache(maxsize=64)
 def cut_day(year: SchoolYear, calendar: Calendar, window: int) -> date:
     """The first day on which a request made that day could not be enabled by June 30 of ``year``: from that day
     nothing is asked for or promised for ``year`` (the *cutoff*). Always in June (a window of 60 working days at

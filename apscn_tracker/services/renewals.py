@@ -213,7 +213,8 @@ def _renewal(
     ]
     requested = [(y, x) for y, x in found if x is not None and x.requested_on is not None]
     on_time = [(y, x) for y, x in requested if x.requested_on <= on]  # type: ignore[operator]
-    fallback, r = (on_time or requested or [(SchoolYear.of(on), None)])[0]
+    first: list[tuple[SchoolYear, Renewal | None]] = [*(on_time or requested), (SchoolYear.of(on), None)]
+    fallback, r = first[0]
     if step is not None:
         states = {y.start: _dates(x) for y, x in found}
         choice = choose_open_step(step=step, on=on, states=states, fallback=fallback)

@@ -99,6 +99,7 @@ def _snapshots(current: SchoolYear, connection_ids: list[int] | None = None) -> 
 def _due(app: App, session: Session, stmt: Select[Any]) -> list[Candidate]:
     """What the pure rules say is due today for the connections ``stmt`` reads (see ``_snapshots``)."""
     today, cal, rules = app.today, app.calendar, app.settings.reminders
+    window = app.settings.activation_working_days
     current = SchoolYear.of(today)
     upcoming = current.next
     found: list[Candidate] = []
@@ -131,7 +132,7 @@ def _due(app: App, session: Session, stmt: Select[Any]) -> list[Candidate]:
                 )
             )
         for snap in snaps:
-            for due in due_reminders(snap, today=today, calendar=cal, rules=rules):
+            for due in due_reminders(snap, today=today, calendar=cal, rules=rules, window=window):
                 found.append(Candidate(due, did, vid, lea, dname, vname))
     return found
 
