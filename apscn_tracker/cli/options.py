@@ -36,6 +36,12 @@ def parse_day(text: str | None, what: str = "date") -> date | None:
 
 
 def make_app(today: str | None = None) -> App:
+    from apscn_tracker.cli.output import warn
+    from apscn_tracker.domain.closures import weekend_closure_warning
     from apscn_tracker.services.app import App  # lazy: `apscn --help` opens no ledger code
 
-    return App.from_env(today=parse_day(today, "--today"))
+    app = App.from_env(today=parse_day(today, "--today"))
+    warning = weekend_closure_warning(app.settings.extra_closures, app.settings.removed_closures)
+    if warning:
+        warn(warning)
+    return app

@@ -7,7 +7,8 @@ On day T of school year Y, ``request``, ``request-form``/``send request_form`` a
 
 1. Y already has a request (any state): Y+1.
 2. Y has none, and a request made on T could not be enabled by June 30 of Y (T + the activation window in
-   state working days is after June 30: the *cut*): Y+1, a request for a year about to be cut helps nobody.
+   state working days is after June 30, T a working day or the next one: the *cut*): Y+1, a request for a year
+   about to be cut helps nobody.
 3. Y has none, and T is before the renewal season opens (the first renewal-reminder milestone, 60 days before
    June 30 by default): Y.
 4. Otherwise (in the season, Y lapsed but still enable-able): refused, naming both choices and what each means.
@@ -45,6 +46,8 @@ __all__ = [
 class Calendar(Protocol):
     def add_working_days(self, start: date, n: int) -> date: ...
 
+    def on_or_after(self, d: date) -> date: ...
+
     def __hash__(self) -> int: ...
 
 
@@ -81,10 +84,16 @@ def season_opens(year: SchoolYear, renewal_days_before: Iterable[int]) -> date:
 @lru_cache(maxsize=64)
 def cut_day(year: SchoolYear, calendar: Calendar, window: int) -> date:
     """The first day on which a request made that day could not be enabled by June 30 of ``year``: from that day
-    nothing is asked for or promised for ``year`` (the *cutoff*). Always in June (a window of 60 working days at
-    most is under five months), so the search walks back from June 30."""
+    nothing is asked for or promised for ``year`` (the *cutoff*). A request made on a weekend or a holiday
+    counts from the next working day (the day the emails ask for it by), so no email sent before the cut names
+    an enable date after June 30. Always in June (a window of 60 working days at most is under five months),
+    so the search walks back from June 30."""
+
+    def too_late(day: date) -> bool:
+        return calendar.add_working_days(calendar.on_or_after(day), window) > year.ends
+
     day = year.ends
-    while day > year.begins and calendar.add_working_days(day - timedelta(days=1), window) > year.ends:
+    while day > year.begins and too_late(day - timedelta(days=1)):
         day -= timedelta(days=1)
     return day
 

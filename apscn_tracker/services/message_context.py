@@ -30,6 +30,8 @@ CONTEXT_DEFAULTS: dict[str, Any] = {
     "delivery_problems": [],
     "failed": None,  # delivery_failed: the message that could not be delivered
     "note": None,  # a free line from the coordinator
+    "lapsed_since": None,  # renewal_reminder: July 1 of the running year when it has no request (data stopped)
+    "lapsed_label": None,  # ... and that year's label
 }
 
 
@@ -166,6 +168,11 @@ def message_context(
         "forward_to_onboarding": who.forward_to_onboarding,
         **copy.deepcopy(CONTEXT_DEFAULTS),
     }
+    if kind == RENEWAL_REMINDER and conn is not None and conn.id is not None and sy is not None:
+        running = sy.previous  # the year the reminder comes in: lapsed when it has begun without a request
+        running_renewal = look.renewal(conn.id, running.start)
+        if today in running and (running_renewal is None or running_renewal.requested_on is None):
+            ctx.update(lapsed_since=running.begins, lapsed_label=running.label)
     if entry.trigger is Trigger.DAILY_DIGEST:
         ctx.update(digest_values(session, app))
     ctx.update(extra or {})

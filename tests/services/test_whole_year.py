@@ -29,7 +29,7 @@ coordinator leave must equal what their events replay to (``domain.projection.fo
 
 Every date below was worked out by hand on a printed calendar: June 30, 2026 is a Tuesday; July 3, 2026 is
 Independence Day observed; Memorial Day is May 25, 2026 and May 31, 2027. The cut of 2026-27 is June 17, 2027;
-of 2027-28, June 19, 2028 (June 30, 2028 is a Friday; Juneteenth is no state holiday).
+of 2027-28, Saturday June 17, 2028 (June 30, 2028 is a Friday; a request on the weekend counts from Monday).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ RENEWAL_2026 = [D(2026, 5, 1), D(2026, 5, 31), D(2026, 6, 16), D(2026, 6, 23), D
 RENEWAL_2027 = [D(2027, 5, 1), D(2027, 5, 31), D(2027, 6, 16), D(2027, 6, 23), D(2027, 6, 29)]
 RENEWAL_2028 = [D(2028, 5, 1), D(2028, 5, 31), D(2028, 6, 16), D(2028, 6, 23), D(2028, 6, 29)]
 LAPSED_2026_27 = lapsed(2026, D(2027, 6, 17))  # ... Apr 28, May 26, 2027: 15
-LAPSED_2027_28 = lapsed(2027, D(2028, 6, 19))  # ... Mar 2 (over Feb 29), Mar 30, Apr 27, May 25, 2028: 15
+LAPSED_2027_28 = lapsed(2027, D(2028, 6, 17))  # ... Mar 2 (over Feb 29), Mar 30, Apr 27, May 25, 2028: 15
 LAPSED_JULY_2028 = [D(2028, 7, 1), D(2028, 7, 8), D(2028, 7, 15)]
 
 # (kind, lea) -> the days it goes out, each exactly once
