@@ -211,7 +211,9 @@ def lapsed_notice(
 ) -> Due | None:
     """July 1, weekly through July, then every four weeks (the rules' numbers), until the year's cut: the
     school year has begun without a request. A request for the next year does not stop it (this year is still
-    down); the cut does (a request could no longer bring this year's data back)."""
+    down); the cut does (a request could no longer bring this year's data back). After missed days the latest
+    milestone is due only while the next one is at least ``lapsed_every_days`` away: a catch-up never sends two
+    notices a few days apart."""
     year = snap.school_year
     if today not in year or not _live_api(snap, today) or snap.requested_on is not None:
         return None
@@ -225,6 +227,9 @@ def lapsed_notice(
     passed = [day for day in chain if day <= today]
     if not passed or today >= cut_day(year, calendar, window):
         return None
+    later = chain[len(passed)] if len(passed) < len(chain) else None
+    if passed[-1] < today and later is not None and (later - today).days < rules.lapsed_every_days:
+        return None  # a missed notice this close to the next one: the next one only, never two in a few days
     return _due(LAPSED_NOTICE, snap, year, passed[-1], len(passed))
 
 

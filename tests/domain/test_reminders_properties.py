@@ -178,17 +178,20 @@ def test_a_whole_year_of_daily_ticks_sends_at_most_the_configured_number_of_each
     start=st.integers(0, 364),
     gaps=st.lists(st.integers(1, 40), max_size=60),
 )
-def test_no_connection_gets_more_than_15_lapsed_notices_in_a_year_whatever_day_it_starts(year, start, gaps):
+def test_no_connection_gets_more_than_15_lapsed_notices_in_a_year_whatever_day_it_starts_or_ticks(year, start, gaps):
     """A lapsed connection, first ticked on any day of the year (daily, or with missed days), with the default
-    rules: at most 15 lapsed notices, all before the cut."""
+    rules: at most 15 lapsed notices, all before the cut, at least a week apart."""
     rule_set = ReminderRules()
     lapsed = Snapshot(connection_id=1, school_year=year)
-    today, sent = year.begins + timedelta(days=start), set()
+    today, sent, days_sent = year.begins + timedelta(days=start), set(), []
     ticks = iter(gaps)
     while today <= year.ends:
         for due in due_reminders(lapsed, today=today, calendar=CAL, rules=rule_set):
-            if due.kind == LAPSED_NOTICE:
+            if due.kind == LAPSED_NOTICE and due.key not in sent:
                 sent.add(due.key)
+                days_sent.append(today)
                 assert due.milestone < cut_day(year, CAL, 10)
         today += timedelta(days=next(ticks, 1))
     assert len(sent) <= 15
+    # and never two within a week, however the ticks were missed
+    assert all((b - a).days >= rule_set.lapsed_every_days for a, b in zip(days_sent, days_sent[1:], strict=False))

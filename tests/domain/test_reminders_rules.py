@@ -127,12 +127,14 @@ def test_a_district_that_renewed_this_year_still_gets_next_years_renewal_reminde
     [
         (D(2026, 6, 30), None),  # the previous school year: this snapshot's year has not begun
         (D(2026, 7, 1), (D(2026, 7, 1), 1)),
-        (D(2026, 7, 7), (D(2026, 7, 1), 1)),
+        (D(2026, 7, 2), None),  # July 1 missed, July 8 is within a week: wait for it, never two within a week
+        (D(2026, 7, 7), None),
         (D(2026, 7, 8), (D(2026, 7, 8), 2)),
         (D(2026, 7, 22), (D(2026, 7, 22), 4)),
         (D(2026, 7, 29), (D(2026, 7, 22), 4)),  # after the weekly four: every four weeks
         (D(2026, 8, 19), (D(2026, 8, 19), 5)),
-        (D(2026, 9, 15), (D(2026, 8, 19), 5)),  # skipped: one notice, the latest
+        (D(2026, 9, 8), (D(2026, 8, 19), 5)),  # missed: one notice, the latest
+        (D(2026, 9, 15), None),  # missed, and the next (September 16) is tomorrow
         (D(2027, 3, 3), (D(2027, 3, 3), 12)),
         (D(2027, 5, 26), (D(2027, 5, 26), 15)),  # the last one before the cut
         (D(2027, 6, 16), (D(2027, 5, 26), 15)),  # the day before the cut
@@ -150,13 +152,15 @@ def test_the_lapsed_notice_is_weekly_through_july_then_every_four_weeks_until_th
 
 def test_the_lapsed_notice_chain_crosses_february_29_of_a_leap_year():
     # 2027-28: July 1, 8, 15, 22, Aug 19 ... Feb 3, 2028, then March 2 (28 days over February 29)
-    assert milestone(lapsed_notice(snap(Y27), today=D(2028, 2, 29), rules=RULES, calendar=CAL)) == (D(2028, 2, 3), 11)
+    assert milestone(lapsed_notice(snap(Y27), today=D(2028, 2, 24), rules=RULES, calendar=CAL)) == (D(2028, 2, 3), 11)
+    assert lapsed_notice(snap(Y27), today=D(2028, 2, 29), rules=RULES, calendar=CAL) is None  # March 2 is near
     assert milestone(lapsed_notice(snap(Y27), today=D(2028, 3, 2), rules=RULES, calendar=CAL)) == (D(2028, 3, 2), 12)
 
 
 def test_the_lapsed_intervals_come_from_the_rules():
     rules = replace(RULES, lapsed_every_days=14, lapsed_weekly_days=0, lapsed_then_every_days=14)
-    assert milestone(lapsed_notice(snap(), today=D(2026, 7, 14), rules=rules, calendar=CAL)) == (D(2026, 7, 1), 1)
+    assert milestone(lapsed_notice(snap(), today=D(2026, 7, 1), rules=rules, calendar=CAL)) == (D(2026, 7, 1), 1)
+    assert lapsed_notice(snap(), today=D(2026, 7, 14), rules=rules, calendar=CAL) is None  # the next is tomorrow
     assert milestone(lapsed_notice(snap(), today=D(2026, 7, 15), rules=rules, calendar=CAL)) == (D(2026, 7, 15), 2)
     weekly = replace(RULES, lapsed_weekly_days=366)  # the old cadence: weekly all year, still until the cut
     assert milestone(lapsed_notice(snap(), today=D(2027, 3, 3), rules=weekly, calendar=CAL)) == (D(2027, 3, 3), 36)

@@ -20,8 +20,9 @@ day. The districts (real LEA codes from the bundled roster, fictional contacts):
            2027-28 request recorded by mistake in March is undone the same day); lapsed in 2027-28, it asks for
            2028-29 in July 2027: its 2027-28 lapsed notices go on until the cut
 4605000    details late: enabled on time, details sent a week after (one reminder; its date corrected)
-5605000    joins mid-year: connected September 14, 2026 (lapsed: one notice), requests two days later; in 2028
-           it requests on June 20, past the cut of 2027-28, without a year: the request is for 2028-29
+5605000    joins mid-year: connected September 1, 2026 (lapsed: the missed notice of August 19 that day),
+           requests two days later; in 2028 it requests on June 20, past the cut of 2027-28, without a year:
+           the request is for 2028-29
 =========  =========================================================================================
 
 The corrections and undos happen before that day's tick and draw no email. The renewal rows the tick and the
@@ -94,8 +95,9 @@ EXPECTED: dict[tuple[str, str], list[date]] = {
     ("renewal_reminder", "4605000"): [D(2026, 5, 1), D(2027, 5, 1), D(2027, 5, 31), D(2028, 5, 1), D(2028, 5, 31)],
     # enabled May 26, 2026 (on time): a reminder on May 28, confirmed June 3 before the next one
     ("send_details_reminder", "4605000"): [D(2026, 5, 28)],
-    # connected September 14: the notice of September 9 catches up that day; requested September 16
-    ("lapsed_notice", "5605000"): [D(2026, 9, 14)],
+    # connected September 1: the missed notice of August 19 catches up that day (the next, September 16, is
+    # 15 days away); requested September 3
+    ("lapsed_notice", "5605000"): [D(2026, 9, 1)],
     ("renewal_reminder", "5605000"): [D(2028, 5, 1), D(2028, 5, 31), D(2028, 6, 16)],
 }
 REMINDER_DAYS = sorted({d for days in EXPECTED.values() for d in days})
@@ -164,10 +166,10 @@ def script(app) -> dict[date, list]:
         (D(2028, 6, 12), ena("4605000", "2028-29", D(2028, 6, 12))),
         (D(2028, 6, 13), conf("4605000", "2028-29", D(2028, 6, 13))),
         # 5605000 joins mid-year
-        (D(2026, 9, 14), lambda: join(app, "5605000", "Gail Moss")),
-        (D(2026, 9, 16), req("5605000", "2026-27", D(2026, 9, 16))),
-        (D(2026, 9, 30), ena("5605000", "2026-27", D(2026, 9, 30))),
-        (D(2026, 10, 1), conf("5605000", "2026-27", D(2026, 10, 1))),
+        (D(2026, 9, 1), lambda: join(app, "5605000", "Gail Moss")),
+        (D(2026, 9, 3), req("5605000", "2026-27", D(2026, 9, 3))),
+        (D(2026, 9, 16), ena("5605000", "2026-27", D(2026, 9, 16))),
+        (D(2026, 9, 17), conf("5605000", "2026-27", D(2026, 9, 17))),
         (D(2027, 4, 26), req("5605000", "2027-28", D(2027, 4, 26))),
         (D(2027, 5, 6), ena("5605000", "2027-28", D(2027, 5, 6))),
         (D(2027, 5, 7), conf("5605000", "2027-28", D(2027, 5, 7))),
