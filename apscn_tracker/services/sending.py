@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from apscn_tracker.domain.reminders import ACTIVATION_OVERDUE, LAPSED_NOTICE, SEND_DETAILS_REMINDER
 from apscn_tracker.domain.schoolyear import SchoolYear, parse_year
 from apscn_tracker.domain.yearchoice import cut_day
 from apscn_tracker.errors import UserError
@@ -48,17 +49,27 @@ def target_year(session: Session, app: App, *, kind: str, d: District, v: Vendor
     return request_year(session, app, d, v, conn, app.today)
 
 
-def check_reachable(app: App, kind: str, sy: SchoolYear) -> None:
-    """Refuse a request form for a school year past its cut: a request made today could not be enabled
-    before its June 30, so the form would promise what cannot be."""
-    if kind != REQUEST_FORM or SchoolYear.of(app.today) != sy:
+YEAR_BOUND = (REQUEST_FORM, LAPSED_NOTICE, ACTIVATION_OVERDUE, SEND_DETAILS_REMINDER)
+"""The kinds that ask for, or promise, something for their own school year (a renewal reminder is about the next)."""
+
+
+def check_reachable(app: App, kind: str, sy: SchoolYear | None) -> None:
+    """Refuse an email that asks for something for a school year past its cut (a request made today could not
+    be enabled before its June 30): no such email is sent, so none is queued or previewed either."""
+    if kind not in YEAR_BOUND or sy is None or SchoolYear.of(app.today) != sy:
         return
     cut = cut_day(sy, app.calendar, app.settings.activation_working_days)
-    if app.today >= cut:
+    if app.today < cut:
+        return
+    if kind == REQUEST_FORM:
         raise UserError(
             f"a request for {sy} made today could not be enabled before its June 30 cut; "
             f"the request form is for {sy.next} (`--year {sy.next}`)"
         )
+    raise UserError(
+        f"no {kind} about {sy} goes out from {cut} (its cut: nothing could be enabled before June 30); "
+        f"districts hear about {sy.next} only (`apscn preview renewal_reminder LEA`)"
+    )
 
 
 def _check_route(session: Session, kind: EmailKind, d: District, v: Vendor) -> None:

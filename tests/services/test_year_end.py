@@ -15,6 +15,8 @@ import pytest
 
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.domain.yearchoice import YearRefused, cut_day
+from apscn_tracker.errors import UserError
+from apscn_tracker.mail.kinds import Trigger, email_kind, names
 from apscn_tracker.services import districts, renewals
 from apscn_tracker.services.preview import preview
 from apscn_tracker.services.report import build_report, render_report
@@ -181,6 +183,9 @@ def test_a_digest_with_nothing_to_list_refers_to_no_items(year_app):
 
 # -- every email of a boundary day, read for dates past the cut -------------------------------------------------
 
+# not about an API school year: the report of a year that ended, the one-time eSchoolPLUS activation, an upload
+YEAR_FREE = ("report_ready", "powerschool_activation", "upload_complete")
+DISTRICT_KINDS = [n for n in names(*Trigger) if email_kind(n).about_district and email_kind(n).previewable]
 LONGDATE = re.compile(r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\w+) (\d{1,2}), (\d{4})")
 BOUNDARY_DAYS = [
     D(2027, 4, 30),  # the day before the season opens
@@ -227,8 +232,19 @@ def test_no_email_of_a_boundary_day_asks_or_promises_anything_past_its_years_cut
             send_on_demand(app, kind="request_form", lea=lea)
     sent = messages(app)
     assert any(m["kind"] != "coordinator_digest" for m in sent), "the day sends something"
+    previewed = 0
+    for kind in DISTRICT_KINDS:  # and every kind previewed for every district, as it would go out that day
+        for lea in leas:
+            with suppress(UserError):  # refused: a year past its cut, or a lapsed year in the season
+                shown = preview(app, kind=kind, lea=lea)
+                year_of = SchoolYear.of(day).next if kind == "renewal_reminder" else SchoolYear.of(day)
+                if kind == "request_form" and "School year:        " + SchoolYear.of(day).next.label in shown.text:
+                    year_of = SchoolYear.of(day).next
+                sent.append({"kind": kind, "school_year": year_of.start, "subject": shown.subject, "text": shown.text})
+                previewed += 1
+    assert previewed >= 2 * len(leas)  # not hollow: at least the renewal reminder and one more per district
     for m in sent:
-        if m["school_year"] is None or m["kind"] == "report_ready":
+        if m["school_year"] is None or m["kind"] in YEAR_FREE:
             continue
         about = SchoolYear(m["school_year"])
         if about.ends < day:
