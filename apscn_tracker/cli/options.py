@@ -21,7 +21,8 @@ YearOpt = Annotated[
     str | None,
     typer.Option(
         "--year",
-        help="School year: 2026-27, 2026-2027, current, previous or next (default: the current one).",
+        help="School year: 2026-27, 2026-2027, current, previous or next (default: the current one, or as the "
+        "command's help says).",
         show_default=False,
     ),
 ]
