@@ -14,7 +14,9 @@ On day T of school year Y, ``request``, ``request-form``/``send request_form`` a
 4. Otherwise (in the season, Y lapsed but still enable-able): refused, naming both choices and what each means.
 
 A request recorded for a day of a school year that has already ended by today goes to the year after (a
-request that could only be for a cut year is the renewal).
+request that could only be for a cut year is the renewal). A request recorded for the very day Y's request was
+made is taken as the same request again (Y: the step refuses it as already recorded, naming ``--year`` for
+Y+1), never silently as next year's.
 
 ``enable`` and ``confirm`` act on the year whose step is open (requested and not enabled / enabled and not
 confirmed); two open years are refused, naming both.
@@ -111,15 +113,19 @@ def choose_request_year(
     window: int,
     renewal_days_before: Iterable[int],
     states: Mapping[int, RenewalDates],
+    recording: bool = False,
 ) -> YearChoice:
     """The school year of a request made on ``on`` (an on-demand request form: ``on`` is today), by rules 1-4.
 
     ``states``: the renewal dates of the candidate years, keyed by the year's start (a missing year has none).
+    ``recording``: the request is being recorded (``request``), so one on the day of Y's is the same one again.
     """
     y = SchoolYear.of(on)
     if y.ends < today:  # the year of ``on`` is over: the request can only be for the one after it
         return YearChoice(y.next, "ended")
     if _requested(states, y):
+        if recording and states[y.start].requested_on == on:
+            return YearChoice(y, "same day")
         return YearChoice(y.next, "1")
     cut = cut_day(y, calendar, window)
     if on >= cut:

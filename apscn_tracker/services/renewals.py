@@ -155,7 +155,7 @@ def record_request(
     with app.ledger.write() as s:
         d, v, c = _load(s, app, lea, vendor, create=True)
         assert c.id is not None  # read from the ledger, or flushed by _load
-        sy = parse_year(year, app.today) if year else request_year(s, app, d, v, c, on)
+        sy = parse_year(year, app.today) if year else request_year(s, app, d, v, c, on, recording=True)
         r = q.find_renewal(s, connection_id=c.id, school_year=sy.start)
         with _worded(d, v, sy):
             step = steps.request(
@@ -179,9 +179,12 @@ def _states(s: Session, c: Connection, years: tuple[SchoolYear, ...]) -> dict[in
     return {y.start: _dates(q.find_renewal(s, connection_id=c.id, school_year=y.start)) for y in years}
 
 
-def request_year(s: Session, app: App, d: District, v: Vendor, c: Connection, on: date) -> SchoolYear:
+def request_year(
+    s: Session, app: App, d: District, v: Vendor, c: Connection, on: date, *, recording: bool = False
+) -> SchoolYear:
     """The school year a request made on ``on`` is for when no ``--year`` is given (``domain.yearchoice``'s
-    rules 1-4); the ambiguous case is refused with both choices, in the coordinator's words."""
+    rules 1-4; ``recording``: a request being recorded, see ``choose_request_year``); the ambiguous case is
+    refused with both choices, in the coordinator's words."""
     y = SchoolYear.of(on)
     choice = choose_request_year(
         on=on,
@@ -190,6 +193,7 @@ def request_year(s: Session, app: App, d: District, v: Vendor, c: Connection, on
         window=app.settings.activation_working_days,
         renewal_days_before=app.settings.reminders.renewal_days_before,
         states=_states(s, c, (y, y.next)),
+        recording=recording,
     )
     if choice.year is None:
         raise YearRefused(f"{d.lea_code} {v.name}: {choice.message}")

@@ -78,6 +78,8 @@ CASES = [
     (D(2028, 6, 19), None, {}, "request", "2028-29", "2: leap year, the Monday after the cut"),
     (D(2026, 8, 10), D(2026, 5, 15), {}, "request", "2026-27", "--on in an ended year: the renewal"),
     (D(2026, 8, 10), D(2026, 7, 2), {2026: REQUESTED}, "request", "2027-28", "1: --on, this year requested"),
+    (D(2026, 9, 14), D(2026, 9, 1), {2026: REQUESTED}, "request", "2026-27", "the same day again: a duplicate"),
+    (D(2026, 9, 1), None, {2026: REQUESTED}, "request-form", "2027-28", "1: a form on the day of the request"),
     # enable and confirm: the year whose step is open
     (D(2027, 5, 20), None, {2026: REQUESTED}, "enable", "2026-27", "open: this year requested"),
     (D(2027, 5, 20), None, {2026: CONFIRMED, 2027: REQUESTED}, "enable", "2027-28", "open: next year requested"),
@@ -107,7 +109,13 @@ def choose(today: date, on: date | None, states: dict[int, RenewalDates], comman
     day = on or today
     if command in REQUEST_COMMANDS:
         return choose_request_year(
-            on=day, today=today, calendar=CAL, window=10, renewal_days_before=(60, 30, 14, 7, 1), states=states
+            on=day,
+            today=today,
+            calendar=CAL,
+            window=10,
+            renewal_days_before=(60, 30, 14, 7, 1),
+            states=states,
+            recording=command == "request",
         )
     return choose_open_step(step=command, on=day, states=states, fallback=SchoolYear.of(day))
 
