@@ -36,6 +36,8 @@ def default_home() -> Path:
 class ReminderRules:
     renewal_days_before: tuple[int, ...] = (60, 30, 14, 7, 1)
     lapsed_every_days: int = 7
+    lapsed_weekly_days: int = 28
+    lapsed_then_every_days: int = 28
     overdue_every_working_days: int = 5
     details_first_working_days: int = 2
     details_every_working_days: int = 5
@@ -320,6 +322,8 @@ _CHECKS: dict[str, Check] = {
 _REMINDER_CHECKS: dict[str, Check] = {
     "renewal_days_before": _renewal_days,
     "lapsed_every_days": _whole(1, 366, "a number of days"),
+    "lapsed_weekly_days": _whole(0, 366, "a number of days"),
+    "lapsed_then_every_days": _whole(1, 366, "a number of days"),
     "overdue_every_working_days": _whole(1, 60, "a number of working days"),
     "details_first_working_days": _whole(1, 60, "a number of working days"),
     "details_every_working_days": _whole(1, 60, "a number of working days"),

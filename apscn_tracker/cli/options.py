@@ -21,7 +21,8 @@ YearOpt = Annotated[
     str | None,
     typer.Option(
         "--year",
-        help="School year: 2026-27, 2026-2027, current, previous or next (default: the current one).",
+        help="School year: 2026-27, 2026-2027, current, previous or next (default: the current one, or as the "
+        "command's help says).",
         show_default=False,
     ),
 ]
@@ -36,6 +37,12 @@ def parse_day(text: str | None, what: str = "date") -> date | None:
 
 
 def make_app(today: str | None = None) -> App:
+    from apscn_tracker.cli.output import warn
+    from apscn_tracker.domain.closures import weekend_closure_warning
     from apscn_tracker.services.app import App  # lazy: `apscn --help` opens no ledger code
 
-    return App.from_env(today=parse_day(today, "--today"))
+    app = App.from_env(today=parse_day(today, "--today"))
+    warning = weekend_closure_warning(app.settings.extra_closures, app.settings.removed_closures)
+    if warning:
+        warn(warning)
+    return app

@@ -215,7 +215,9 @@ def send(
     """Queue (and print) an email a coordinator sends on demand, for a district.
 
     Once per district, vendor and school year (powerschool_activation: once per district and vendor). The year
-    defaults to the current school year (for request_form, the next one when the current one is requested).
+    defaults to the current school year (for request_form, the year a request made today is for: the next one
+    once the current one is requested or past its cut; refused, naming both, in the renewal season while the
+    current one is lapsed).
     """
     from apscn_tracker.services.sending import send_on_demand
 
@@ -232,8 +234,9 @@ def request_form(
 ) -> None:
     """Queue (and print) the pre-filled "APSCN: eSchoolPLUS API Request" email for a district.
 
-    The year defaults to the current school year, or the next one when the current one is requested. The same
-    as `apscn send request_form LEA`.
+    Without --year: the current school year before the renewal season, the next one once the current one is
+    requested or past its cut (a request could no longer be enabled by June 30); in the season, with the
+    current one lapsed, refused naming both. The same as `apscn send request_form LEA`.
     """
     from apscn_tracker.services.sending import REQUEST_FORM, send_on_demand
 

@@ -101,7 +101,12 @@ def request(
     today: TodayOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record that the district submitted "APSCN: eSchoolPLUS API Request" (--year next for an advance one)."""
+    """Record that the district submitted "APSCN: eSchoolPLUS API Request" (--year next for an advance one).
+
+    Without --year: this school year before the renewal season; the next one once this one is requested or
+    past its cut (a request could no longer be enabled by June 30); in the season, with this year lapsed,
+    refused naming both choices.
+    """
     _step(
         "request",
         leas,
@@ -126,7 +131,7 @@ def enable(
     today: TodayOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record that APSCN enabled the API connection."""
+    """Record that APSCN enabled the API connection (without --year: the year requested and not enabled)."""
     _step(
         "enable",
         leas,
@@ -151,7 +156,8 @@ def confirm(
     today: TodayOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record that the connection details were sent to the vendor's Onboarding Manager."""
+    """Record that the connection details were sent to the vendor's Onboarding Manager (without --year: the
+    year enabled and not confirmed)."""
     _step(
         "confirm",
         leas,

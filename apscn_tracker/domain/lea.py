@@ -10,7 +10,7 @@ import re
 
 from apscn_tracker.errors import InputError
 
-_DIGITS = re.compile(r"^\d{7}$")
+_DIGITS = re.compile(r"[0-9]{7}")  # ASCII only: \d and str.isdigit take the digits of every script
 
 
 class LeaError(InputError):
@@ -23,11 +23,11 @@ def normalize_lea(text: str) -> tuple[str, list[str]]:
     raw = (text or "").strip()
     warnings: list[str] = []
     code = raw[3:] if raw.upper().startswith("AR-") else raw
-    if code.isdigit() and len(code) == 6:
+    if len(code) == 6 and code.isascii() and code.isdigit():
         warnings.append(f"LEA {raw!r} has 6 digits; read as 0{code} (a spreadsheet drops leading zeros)")
         code = "0" + code
-    if not _DIGITS.match(code):
-        raise LeaError(f"LEA code {raw!r} must be 7 digits (county, district, school), like 6001000")
+    if not _DIGITS.fullmatch(code):
+        raise LeaError(f"LEA code {raw!r} must be 7 digits 0-9 (county, district, school), like 6001000")
     county = int(code[:2])
     if not 1 <= county <= 75:
         raise LeaError(f"LEA code {code}: county digits {code[:2]} are not an Arkansas county (01-75)")

@@ -14,13 +14,17 @@ and the milestone, so the same milestone is queued at most once however often th
 |                         |                                                               | connection, no       |
 |                         |                                                               | request for the next |
 |                         |                                                               | school year          |
-| lapsed_notice           | July 1, then every lapsed_every_days calendar days            | school year begun,   |
-|                         |                                                               | no request (and none |
-|                         |                                                               | for the next year)   |
+| lapsed_notice           | July 1, then every lapsed_every_days calendar days for        | school year begun,   |
+|                         | lapsed_weekly_days, then every lapsed_then_every_days         | no request for it    |
 | activation_overdue      | first working day after expected_enabled_by, then every       | requested, not       |
 |                         | overdue_every_working_days working days                       | enabled              |
 | send_details_reminder   | details_first_working_days working days after enabled_on,     | enabled, not         |
 |                         | then every details_every_working_days, at most details_max    | confirmed            |
+
+The end of a school year: from its *cut* (``yearchoice.cut_day``: the first day a request could not be enabled
+by June 30) no reminder about that year is due: no lapsed notice, no escalation, no details reminder; the
+district hears only about the next year (the renewal reminder). A request for the next year never silences
+this year's lapsed notices, and a request for this year never silences next year's renewal reminders.
 
 Calendar-day milestones (renewal, lapsed) may fall on a weekend: e-mail waits in the inbox, and moving a
 "1 day before June 30" reminder past a weekend would move it past the deadline. Working-day milestones
@@ -35,9 +39,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Protocol
 
 from apscn_tracker.domain.schoolyear import SchoolYear
+from apscn_tracker.domain.workdays import ACTIVATION_WORKING_DAYS
+from apscn_tracker.domain.yearchoice import cut_day
 
 __all__ = [
     "ACTIVATION_OVERDUE",
@@ -50,6 +57,7 @@ __all__ = [
     "Snapshot",
     "activation_overdue",
     "due_reminders",
+    "lapsed_milestones",
     "lapsed_notice",
     "reminder_key",
     "renewal_reminder",
@@ -69,6 +77,8 @@ class Calendar(Protocol):
 
     def add_working_days(self, start: date, n: int) -> date: ...
 
+    def __hash__(self) -> int: ...
+
     def working_days_between(self, start: date, end: date) -> int: ...
 
     def is_working_day(self, d: date) -> bool: ...
@@ -82,6 +92,12 @@ class Rules(Protocol):
 
     @property
     def lapsed_every_days(self) -> int: ...
+
+    @property
+    def lapsed_weekly_days(self) -> int: ...
+
+    @property
+    def lapsed_then_every_days(self) -> int: ...
 
     @property
     def overdue_every_working_days(self) -> int: ...
@@ -177,19 +193,44 @@ def renewal_reminder(snap: Snapshot, *, today: date, rules: Rules) -> Due | None
     return _due(RENEWAL_REMINDER, snap, year.next, day, i + 1, days_before=n)
 
 
-def lapsed_notice(snap: Snapshot, *, today: date, rules: Rules) -> Due | None:
-    """July 1, then every ``lapsed_every_days``: the school year has begun without a request.
+@lru_cache(maxsize=256)
+def lapsed_milestones(year: SchoolYear, every: int, weekly_days: int, then_every: int, cut: date) -> tuple[date, ...]:
+    """The lapsed notices' due dates in ``year``: July 1, then every ``every`` days while within ``weekly_days``
+    of July 1, then every ``then_every`` days from the last of those; none on or after ``cut``."""
+    out: list[date] = []
+    day = year.begins
+    while day < cut and day <= year.ends:
+        out.append(day)
+        following = day + timedelta(days=every)
+        day = following if (following - year.begins).days < weekly_days else day + timedelta(days=then_every)
+    return tuple(out)
 
-    Not sent once the district has requested the next school year: the lapsed one is behind it.
-    """
+
+def lapsed_notice(
+    snap: Snapshot, *, today: date, rules: Rules, calendar: Calendar, window: int = ACTIVATION_WORKING_DAYS
+) -> Due | None:
+    """July 1, weekly through July, then every four weeks (the rules' numbers), until the year's cut: the
+    school year has begun without a request. A request for the next year does not stop it (this year is still
+    down); the cut does (a request could no longer bring this year's data back). After missed days the latest
+    milestone is due only while the next one is at least ``lapsed_every_days`` away: a catch-up never sends two
+    notices a few days apart."""
     year = snap.school_year
-    if today not in year or not _live_api(snap, today):
+    if today not in year or not _live_api(snap, today) or snap.requested_on is not None:
         return None
-    if snap.requested_on is not None or snap.next_year_requested:
+    chain = lapsed_milestones(
+        year,
+        rules.lapsed_every_days,
+        rules.lapsed_weekly_days,
+        rules.lapsed_then_every_days,
+        cut_day(year, calendar, window),
+    )
+    passed = [day for day in chain if day <= today]
+    if not passed or today >= cut_day(year, calendar, window):
         return None
-    every = rules.lapsed_every_days
-    k = (today - year.begins).days // every
-    return _due(LAPSED_NOTICE, snap, year, year.begins + timedelta(days=k * every), k + 1)
+    later = chain[len(passed)] if len(passed) < len(chain) else None
+    if passed[-1] < today and later is not None and (later - today).days < rules.lapsed_every_days:
+        return None  # a missed notice this close to the next one: the next one only, never two in a few days
+    return _due(LAPSED_NOTICE, snap, year, passed[-1], len(passed))
 
 
 def activation_overdue(snap: Snapshot, *, today: date, calendar: Calendar, rules: Rules) -> Due | None:
@@ -220,19 +261,28 @@ def send_details_reminder(snap: Snapshot, *, today: date, calendar: Calendar, ru
     return _due(SEND_DETAILS_REMINDER, snap, snap.school_year, calendar.add_working_days(first, k * every), k + 1)
 
 
-def due_reminders(snap: Snapshot, *, today: date, calendar: Calendar, rules: Rules) -> list[Due]:
+def due_reminders(
+    snap: Snapshot, *, today: date, calendar: Calendar, rules: Rules, window: int = ACTIVATION_WORKING_DAYS
+) -> list[Due]:
     """Every reminder due for one snapshot on ``today``: at most one per kind.
 
     The snapshot of the school year containing ``today`` gets all four rules; the snapshot of the next
-    school year (a request made in advance) gets the activation and details rules; an ended year, none.
+    school year (a request made in advance) gets the activation and details rules; an ended year, none. From
+    the cut of a year (``window`` working days before its June 30) nothing about that year is due: only the
+    renewal reminder, which is about the next one.
     """
     current = SchoolYear.of(today)
     out: list[Due] = []
+    cut = snap.school_year == current and today >= cut_day(current, calendar, window)
     if snap.school_year == current:
-        for rule in (renewal_reminder, lapsed_notice):
-            got = rule(snap, today=today, rules=rules)
-            if got is not None:
-                out.append(got)
+        got = renewal_reminder(snap, today=today, rules=rules)
+        if got is not None:
+            out.append(got)
+        if cut:
+            return out
+        got = lapsed_notice(snap, today=today, rules=rules, calendar=calendar, window=window)
+        if got is not None:
+            out.append(got)
     elif snap.school_year != current.next:
         return out
     for wd_rule in (activation_overdue, send_details_reminder):

@@ -9,7 +9,7 @@ from datetime import date
 
 from apscn_tracker.errors import InputError
 
-_LABEL = re.compile(r"^\s*(\d{4})\s*[-/]\s*(\d{2}|\d{4})\s*$")
+_LABEL = re.compile(r"^\s*(\d{4})\s*[-/]\s*(\d{2}|\d{4})\s*$", re.ASCII)  # ASCII digits only
 
 
 class SchoolYearError(InputError):
@@ -96,8 +96,9 @@ def parse_year(text: str | None, today: date, *, default: SchoolYear | None = No
 
 def parse_years(text: str | None, today: date, *, on_record: Callable[[], Iterable[int]]) -> list[SchoolYear]:
     """The school years a listing shows: ``all`` is every year ``on_record`` gives (the starts of the years
-    the ledger holds; called only for ``all``) plus the current one, in order; any other text is the one year
-    ``parse_year`` reads."""
+    the ledger holds; called only for ``all``) plus the current one and the one before it (last year always
+    shows, rows or none), in order; any other text is the one year ``parse_year`` reads."""
     if (text or "").strip().lower() == ALL:
-        return [SchoolYear(start) for start in sorted({*on_record(), SchoolYear.of(today).start})]
+        current = SchoolYear.of(today).start
+        return [SchoolYear(start) for start in sorted({*on_record(), current - 1, current})]
     return [parse_year(text, today)]

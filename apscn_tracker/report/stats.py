@@ -18,6 +18,8 @@ Definitions (they are printed in the report's notes, keep them in step with ``NO
 - **Days without data** (API connections only): calendar days from July 1 until the connection was enabled again,
   ``enabled_on - July 1`` (0 when enabled on or before July 1). Never enabled: every day from July 1 through the
   report date or June 30, whichever comes first (a whole school year is 365 days, 366 with a February 29).
+- **Retired**: a connection retired by the as-of day leaves the report from then: counted on its own line only
+  (``summary["retired"]``, status ``retired`` in the rows); its days without data stop at its retirement.
 - **Districts with no contact**: districts in the report without any contact address on record.
 - **Comparison** with the previous school year only when the ledger has at least one request for it.
 """
@@ -73,6 +75,7 @@ NOTES = (
     "Median and 90th percentile use the nearest-rank method: always an observed number of days.",
     "Days without data: calendar days from July 1 until the connection was enabled again "
     "(or through the as-of day if it never was).",
+    "A connection retired during the year is counted on its own line; its days without data stop at its retirement.",
 )
 
 
@@ -91,6 +94,7 @@ class ReportRow:
     confirmed_on: date | None = None
     reminders_sent: int = 0
     has_contact: bool = True
+    retired_on: date | None = None
 
 
 def nearest_rank(sorted_values: list[int], p: int) -> int | None:
@@ -105,11 +109,15 @@ def nearest_rank(sorted_values: list[int], p: int) -> int | None:
 
 
 def days_without_data(row: ReportRow, year: SchoolYear, today: date) -> tuple[int, bool] | None:
-    """(days, still ongoing) for an API row; None for a scripted (SFTP) one."""
+    """(days, still ongoing) for an API row; None for a scripted (SFTP) one. A connection retired on or before
+    the as-of day counts its days only up to its retirement."""
     if row.method != "api":
         return None
-    if row.enabled_on is not None and row.enabled_on <= today:
+    stop = row.retired_on if row.retired_on is not None and row.retired_on <= min(today, year.ends) else None
+    if row.enabled_on is not None and row.enabled_on <= today and (stop is None or row.enabled_on <= stop):
         return max(0, (row.enabled_on - year.begins).days), False
+    if stop is not None:
+        return max(0, (stop - year.begins).days), False
     end = min(today, year.ends)
     if end < year.begins:
         return 0, False
@@ -131,6 +139,7 @@ class _Derived:
     working_days: int | None
     late: bool | None
     gap: tuple[int, bool] | None
+    retired: bool = False
 
 
 def _derive(
@@ -151,7 +160,8 @@ def _derive(
         if r.method == "api" and r.requested_on is not None and r.enabled_on is not None:
             wd = cal.working_days_between(r.requested_on, r.enabled_on)
             late = r.enabled_on > r.expected_enabled_by if r.expected_enabled_by else wd > window
-        out.append(_Derived(r, status, wd, late, days_without_data(r, year, today)))
+        retired = r.retired_on is not None and r.retired_on <= as_of
+        out.append(_Derived(r, status, wd, late, days_without_data(r, year, today), retired))
     return out
 
 
@@ -163,7 +173,9 @@ def _sorted_working_days(api: list[_Derived]) -> list[int]:
     return sorted(x.working_days for x in api if x.working_days is not None)
 
 
-def _summary(items: list[_Derived], year: SchoolYear, as_of: date, cal: StateCalendar) -> dict[str, Any]:
+def _summary(every: list[_Derived], year: SchoolYear, as_of: date, cal: StateCalendar) -> dict[str, Any]:
+    items = [x for x in every if not x.retired]  # a retired connection leaves the counts: its own line below
+    retired = sorted((x for x in every if x.retired), key=lambda x: (x.row.lea, x.row.vendor))
     api = [x for x in items if x.row.method == "api"]
     n_api = len(api)
     by_status = Counter(x.status.value for x in items)
@@ -191,8 +203,8 @@ def _summary(items: list[_Derived], year: SchoolYear, as_of: date, cal: StateCal
     overdue.sort(key=lambda o: (not o["still_open"], -(o["working_days"] or 0), o["lea"], o["vendor"]))
     gaps: list[dict[str, Any]] = [
         {"lea": x.row.lea, "district": x.row.district, "vendor": x.row.vendor, "days": x.gap[0], "ongoing": x.gap[1]}
-        for x in api
-        if x.gap is not None and x.gap[0] > 0
+        for x in every
+        if x.row.method == "api" and x.gap is not None and x.gap[0] > 0
     ]
     gaps.sort(key=lambda g: (-g["days"], g["lea"], g["vendor"]))
     no_contact = sorted({(x.row.lea, x.row.district) for x in items if not x.row.has_contact})
@@ -230,13 +242,24 @@ def _summary(items: list[_Derived], year: SchoolYear, as_of: date, cal: StateCal
             "count": len(no_contact),
             "districts": [{"lea": lea, "district": name} for lea, name in no_contact],
         },
+        "retired": {
+            "count": len(retired),
+            "connections": [_retired(x) for x in retired],
+        },
     }
+
+
+def _retired(x: _Derived) -> dict[str, Any]:
+    r, gap = x.row, (x.gap[0] if x.gap is not None else None)
+    keys = ("lea", "district", "vendor", "retired_on", "days_without_data")
+    return dict(zip(keys, (r.lea, r.district, r.vendor, _iso(r.retired_on), gap), strict=True))
 
 
 def _by_vendor(items: list[_Derived], year: SchoolYear) -> list[dict[str, Any]]:
     groups: dict[str, list[_Derived]] = defaultdict(list)
     for x in items:
-        groups[x.row.vendor].append(x)
+        if not x.retired:
+            groups[x.row.vendor].append(x)
     out = []
     for vendor in sorted(groups, key=str.lower):
         xs = groups[vendor]
@@ -259,7 +282,8 @@ def _by_vendor(items: list[_Derived], year: SchoolYear) -> list[dict[str, Any]]:
     return out
 
 
-def _charts(items: list[_Derived], summary: dict[str, Any]) -> dict[str, Any]:
+def _charts(every: list[_Derived], summary: dict[str, Any]) -> dict[str, Any]:
+    items = [x for x in every if not x.retired]
     enabled = [x.row.enabled_on for x in items if x.working_days is not None and x.row.enabled_on is not None]
     weeks: list[dict[str, Any]] = []
     if enabled:
@@ -286,7 +310,7 @@ def _row(x: _Derived, year: SchoolYear) -> dict[str, Any]:
         "county": r.county,
         "vendor": r.vendor,
         "method": r.method,
-        "status": x.status.value,
+        "status": "retired" if x.retired else x.status.value,
         "requested_on": _iso(r.requested_on),
         "expected_enabled_by": _iso(r.expected_enabled_by),
         "enabled_on": _iso(r.enabled_on),

@@ -33,6 +33,8 @@ CONTEXT_DEFAULTS: dict[str, Any] = {
     "failed": None,  # delivery_failed: the message that could not be delivered
     "note": None,  # a free line from the coordinator
     "links": [],  # with public_url: the district's link for the step it can record next (services.links)
+    "lapsed_since": None,  # renewal_reminder: July 1 of the running year when it has no request (data stopped)
+    "lapsed_label": None,  # ... and that year's label
 }
 
 
@@ -174,6 +176,11 @@ def message_context(
         first = next(iter(look.contacts(d.id)), None)
         contact_id = first.id if first is not None else None
         ctx["links"] = email_links(app, connection=conn, contact_id=contact_id, year=sy, renewal=renewal)
+    if kind == RENEWAL_REMINDER and conn is not None and conn.id is not None and sy is not None:
+        running = sy.previous  # the year the reminder comes in: lapsed when it has begun without a request
+        running_renewal = look.renewal(conn.id, running.start)
+        if today in running and (running_renewal is None or running_renewal.requested_on is None):
+            ctx.update(lapsed_since=running.begins, lapsed_label=running.label)
     if entry.trigger is Trigger.DAILY_DIGEST:
         ctx.update(digest_values(session, app))
     ctx.update(extra or {})

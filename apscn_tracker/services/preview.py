@@ -24,7 +24,7 @@ from apscn_tracker.services.app import App
 from apscn_tracker.services.message_context import default_year
 from apscn_tracker.services.messages import render_message
 from apscn_tracker.services.report import report_paths, report_summary
-from apscn_tracker.services.sending import resolve, target_year
+from apscn_tracker.services.sending import check_reachable, resolve, target_year
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,7 @@ def preview(
         district_id, vendor_id = (d.id if d else None), (v.id if v else None)
         if entry.trigger is Trigger.ON_DEMAND and d is not None and v is not None:
             sy = target_year(s, app, kind=kind, d=d, v=v, year=year)
+        check_reachable(app, kind, sy)
         if entry.trigger is Trigger.DELIVERY_FAILURE:
             district_id, vendor_id, sy = _failure(s, values, district_id, vendor_id, sy)
         rendered, who, _ = render_message(

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from apscn_tracker.domain import steps
 from apscn_tracker.domain.schoolyear import SchoolYear, parse_year
 from apscn_tracker.domain.steps import DATE_FIELDS, FIELD_OF_STEP, Refusal, RenewalDates, Step, StepRefused
+from apscn_tracker.domain.yearchoice import YearRefused, choose_open_step, choose_request_year
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Connection, District, Renewal, Vendor
@@ -174,10 +175,10 @@ def record_request(
     session: Session | None = None,
 ) -> dict[str, Any]:
     on = on or app.today
-    sy = parse_year(year, app.today, default=SchoolYear.of(on))
     with _unit(app, session) as s:
         d, v, c = _load(s, app, lea, vendor, create=True)
         assert c.id is not None  # read from the ledger, or flushed by _load
+        sy = parse_year(year, app.today) if year else request_year(s, app, d, v, c, on, recording=True)
         r = q.find_renewal(s, connection_id=c.id, school_year=sy.start)
         with _worded(d, v, sy):
             step = steps.request(
@@ -197,11 +198,39 @@ def record_request(
         return _result(d, v, sy, r)
 
 
+def _states(s: Session, c: Connection, years: tuple[SchoolYear, ...]) -> dict[int, RenewalDates]:
+    """The renewal dates of ``years`` for connection ``c`` (a year without a row has none)."""
+    assert c.id is not None  # read from the ledger
+    return {y.start: _dates(q.find_renewal(s, connection_id=c.id, school_year=y.start)) for y in years}
+
+
+def request_year(
+    s: Session, app: App, d: District, v: Vendor, c: Connection, on: date, *, recording: bool = False
+) -> SchoolYear:
+    """The school year a request made on ``on`` is for when no ``--year`` is given (``domain.yearchoice``'s
+    rules 1-4; ``recording``: a request being recorded, see ``choose_request_year``); the ambiguous case is
+    refused with both choices, in the coordinator's words."""
+    y = SchoolYear.of(on)
+    choice = choose_request_year(
+        on=on,
+        today=app.today,
+        calendar=app.calendar,
+        window=app.settings.activation_working_days,
+        renewal_days_before=app.settings.reminders.renewal_days_before,
+        states=_states(s, c, (y, y.next)),
+        recording=recording,
+    )
+    if choice.year is None:
+        raise YearRefused(f"{d.lea_code} {v.name}: {choice.message}")
+    return choice.year
+
+
 def _renewal(
-    s: Session, app: App, lea: str, vendor: str, year: str | None, on: date
+    s: Session, app: App, lea: str, vendor: str, year: str | None, on: date, *, step: str | None = None
 ) -> tuple[District, Vendor, SchoolYear, Renewal | None]:
-    """The renewal a step acts on: of ``year`` if given, else the latest year with a request on or before
-    ``on`` (else the one with any request, else the school year of ``on``, which has none)."""
+    """The renewal a step acts on: of ``year`` if given; for ``enable`` and ``confirm``, the year whose step is
+    open (two open: refused); else the latest year with a request on or before ``on`` (else the one with any
+    request, else the school year of ``on``, which has none)."""
     d, v, c = _load(s, app, lea, vendor)
     assert c.id is not None  # read from the ledger
     if year:
@@ -213,10 +242,16 @@ def _renewal(
     ]
     requested = [(y, x) for y, x in found if x is not None and x.requested_on is not None]
     on_time = [(y, x) for y, x in requested if x.requested_on <= on]  # type: ignore[operator]
-    if on_time or requested:
-        sy, r = (on_time or requested)[0]
-        return d, v, sy, r
-    return d, v, SchoolYear.of(on), None
+    first: list[tuple[SchoolYear, Renewal | None]] = [*(on_time or requested), (SchoolYear.of(on), None)]
+    fallback, r = first[0]
+    if step is not None:
+        states = {y.start: _dates(x) for y, x in found}
+        choice = choose_open_step(step=step, on=on, states=states, fallback=fallback)
+        if choice.year is None:
+            raise YearRefused(f"{d.lea_code} {v.name}: {choice.message}")
+        sy = choice.year
+        return d, v, sy, {y.start: x for y, x in found}.get(sy.start)
+    return d, v, fallback, r
 
 
 def record_enabled(
@@ -233,7 +268,7 @@ def record_enabled(
 ) -> dict[str, Any]:
     on = on or app.today
     with _unit(app, session) as s:
-        d, v, sy, r = _renewal(s, app, lea, vendor, year, on)
+        d, v, sy, r = _renewal(s, app, lea, vendor, year, on, step="enable")
         with _worded(d, v, sy):
             step = steps.enable(_dates(r), on=on, year=sy, today=app.today)
         assert r is not None and r.requested_on is not None  # the step needs a request
@@ -266,7 +301,7 @@ def record_confirmed(
 ) -> dict[str, Any]:
     on = on or app.today
     with _unit(app, session) as s:
-        d, v, sy, r = _renewal(s, app, lea, vendor, year, on)
+        d, v, sy, r = _renewal(s, app, lea, vendor, year, on, step="confirm")
         with _worded(d, v, sy):
             step = steps.confirm(_dates(r), on=on, today=app.today)
         assert r is not None  # the step needs a request

@@ -57,6 +57,7 @@ def report_statement(year: SchoolYear):
             ren.confirmed_on,
             func.coalesce(reminders.c.n, 0),
             contacts.c.district_id.is_not(None),
+            conn.retired_on,
         )
         .select_from(Connection)
         .join(District, dist.id == conn.district_id)
@@ -77,7 +78,7 @@ def iter_rows(session: Session, year: SchoolYear) -> Iterator[ReportRow]:
     """The year's rows, streamed from the database in batches (Core rows: no ORM identity map to fill)."""
     stmt = report_statement(year)
     result = session.connection().execute(stmt.execution_options(yield_per=_BATCH))
-    for lea, name, county, vendor, method, req, exp, ena, conf, sent, has_contact in result:
+    for lea, name, county, vendor, method, req, exp, ena, conf, sent, has_contact, retired_on in result:
         yield ReportRow(
             lea=lea,
             district=name,
@@ -90,6 +91,7 @@ def iter_rows(session: Session, year: SchoolYear) -> Iterator[ReportRow]:
             confirmed_on=conf,
             reminders_sent=int(sent),
             has_contact=bool(has_contact),
+            retired_on=retired_on,
         )
 
 

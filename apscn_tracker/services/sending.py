@@ -13,7 +13,9 @@ from typing import Any
 
 from sqlmodel import Session
 
+from apscn_tracker.domain.reminders import ACTIVATION_OVERDUE, LAPSED_NOTICE, SEND_DETAILS_REMINDER
 from apscn_tracker.domain.schoolyear import SchoolYear, parse_year
+from apscn_tracker.domain.yearchoice import cut_day
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import District, Event, Vendor
@@ -21,6 +23,7 @@ from apscn_tracker.mail.kinds import REQUEST_FORM, EmailKind, Role, on_demand
 from apscn_tracker.mail.outbox import find_by_key, message_event, row_dict
 from apscn_tracker.services.app import App
 from apscn_tracker.services.messages import queue_message
+from apscn_tracker.services.renewals import request_year
 
 
 def resolve(session: Session, *, lea: str | None, vendor: str | None) -> tuple[District | None, Vendor | None]:
@@ -32,7 +35,8 @@ def resolve(session: Session, *, lea: str | None, vendor: str | None) -> tuple[D
 
 def target_year(session: Session, app: App, *, kind: str, d: District, v: Vendor, year: str | None) -> SchoolYear:
     """The school year an email sent on demand is about: the one given, else the current year; for the
-    request form, the next year once the current one is requested."""
+    request form, the year a request made today is for (``renewals.request_year``: the next year once this
+    one is requested or past its cut, refused in the season while this one is lapsed)."""
     current = SchoolYear.of(app.today)
     if year:
         return parse_year(year, app.today)
@@ -40,12 +44,32 @@ def target_year(session: Session, app: App, *, kind: str, d: District, v: Vendor
         return current
     assert d.id is not None and v.id is not None  # rows read from the ledger have their ids
     conn = q.find_connection(session, district_id=d.id, vendor_id=v.id)
-    if conn is not None:
-        assert conn.id is not None
-        r = q.find_renewal(session, connection_id=conn.id, school_year=current.start)
-        if r is not None and r.requested_on is not None:
-            return current.next
-    return current
+    if conn is None or conn.id is None:
+        return current
+    return request_year(session, app, d, v, conn, app.today)
+
+
+YEAR_BOUND = (REQUEST_FORM, LAPSED_NOTICE, ACTIVATION_OVERDUE, SEND_DETAILS_REMINDER)
+"""The kinds that ask for, or promise, something for their own school year (a renewal reminder is about the next)."""
+
+
+def check_reachable(app: App, kind: str, sy: SchoolYear | None) -> None:
+    """Refuse an email that asks for something for a school year past its cut (a request made today could not
+    be enabled before its June 30): no such email is sent, so none is queued or previewed either."""
+    if kind not in YEAR_BOUND or sy is None or SchoolYear.of(app.today) != sy:
+        return
+    cut = cut_day(sy, app.calendar, app.settings.activation_working_days)
+    if app.today < cut:
+        return
+    if kind == REQUEST_FORM:
+        raise UserError(
+            f"a request for {sy} made today could not be enabled before its June 30 cut; "
+            f"the request form is for {sy.next} (`--year {sy.next}`)"
+        )
+    raise UserError(
+        f"no {kind} about {sy} goes out from {cut} (its cut: nothing could be enabled before June 30); "
+        f"districts hear about {sy.next} only (`apscn preview renewal_reminder LEA`)"
+    )
 
 
 def _check_route(session: Session, kind: EmailKind, d: District, v: Vendor) -> None:
@@ -90,6 +114,7 @@ def send_on_demand(
         current = SchoolYear.of(app.today)
         if sy > current.next or sy < current:
             raise UserError(f"{kind} is for {current} or {current.next}, not {sy}")
+        check_reachable(app, kind, sy)
         key = f"{kind}:{d.id}:{v.id}" + (f":{sy.start}" if entry.yearly else "")
         if again:
             key += f":{now:%Y%m%dT%H%M%S%f}"

@@ -18,6 +18,7 @@ from apscn_tracker.domain.reminders import (
 )
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.domain.workdays import StateCalendar, expected_enabled_by
+from apscn_tracker.domain.yearchoice import cut_day
 
 CAL = StateCalendar()
 ONE = timedelta(days=1)
@@ -28,6 +29,8 @@ def rules(draw) -> ReminderRules:
     return ReminderRules(
         renewal_days_before=tuple(sorted(draw(st.sets(st.integers(0, 120), max_size=6)), reverse=True)),
         lapsed_every_days=draw(st.integers(1, 30)),
+        lapsed_weekly_days=draw(st.integers(0, 60)),
+        lapsed_then_every_days=draw(st.integers(1, 60)),
         overdue_every_working_days=draw(st.integers(1, 10)),
         details_first_working_days=draw(st.integers(1, 10)),
         details_every_working_days=draw(st.integers(1, 10)),
@@ -143,8 +146,9 @@ def test_nothing_is_due_for_work_already_done(life, rule_set, offset):
             assert not snap.next_year_requested
             assert today in snap.school_year
         elif due.kind == LAPSED_NOTICE:
-            assert snap.requested_on is None and not snap.next_year_requested
+            assert snap.requested_on is None
             assert today in snap.school_year
+            assert today < cut_day(snap.school_year, CAL, 10)
         elif due.kind == ACTIVATION_OVERDUE:
             assert snap.requested_on is not None and snap.enabled_on is None
             assert today > snap.expected_enabled_by
@@ -166,3 +170,28 @@ def test_a_whole_year_of_daily_ticks_sends_at_most_the_configured_number_of_each
     assert count(SEND_DETAILS_REMINDER) <= rule_set.details_max
     if life["requested"] is not None and life["requested"] <= life["year"].begins:
         assert count(LAPSED_NOTICE) == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    year=st.integers(2024, 2036).map(SchoolYear),
+    start=st.integers(0, 364),
+    gaps=st.lists(st.integers(1, 40), max_size=60),
+)
+def test_no_connection_gets_more_than_15_lapsed_notices_in_a_year_whatever_day_it_starts_or_ticks(year, start, gaps):
+    """A lapsed connection, first ticked on any day of the year (daily, or with missed days), with the default
+    rules: at most 15 lapsed notices, all before the cut, at least a week apart."""
+    rule_set = ReminderRules()
+    lapsed = Snapshot(connection_id=1, school_year=year)
+    today, sent, days_sent = year.begins + timedelta(days=start), set(), []
+    ticks = iter(gaps)
+    while today <= year.ends:
+        for due in due_reminders(lapsed, today=today, calendar=CAL, rules=rule_set):
+            if due.kind == LAPSED_NOTICE and due.key not in sent:
+                sent.add(due.key)
+                days_sent.append(today)
+                assert due.milestone < cut_day(year, CAL, 10)
+        today += timedelta(days=next(ticks, 1))
+    assert len(sent) <= 15
+    # and never two within a week, however the ticks were missed
+    assert all((b - a).days >= rule_set.lapsed_every_days for a, b in zip(days_sent, days_sent[1:], strict=False))

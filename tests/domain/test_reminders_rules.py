@@ -116,7 +116,10 @@ def test_a_district_that_renewed_this_year_still_gets_next_years_renewal_reminde
     assert milestone(renewal_reminder(done, today=D(2027, 5, 1), rules=RULES)) == (D(2027, 5, 1), 1)
 
 
-# -- lapsed_notice: July 1, then every 7 days -----------------------------------------------------------------
+# -- lapsed_notice: July 1, weekly for four weeks, then every four weeks, until the cut -----------------------
+# 2026-27: July 1, 8, 15, 22, then Aug 19, Sep 16, Oct 14, Nov 11, Dec 9, Jan 6, Feb 3, Mar 3, Mar 31, Apr 28,
+# May 26 (15). June 30, 2027 is a Wednesday: its cut (10 working days before it runs past June 30) is Thursday
+# June 17 (Juneteenth 2027 is a Saturday, no state holiday moves into the window).
 
 
 @pytest.mark.parametrize(
@@ -124,30 +127,44 @@ def test_a_district_that_renewed_this_year_still_gets_next_years_renewal_reminde
     [
         (D(2026, 6, 30), None),  # the previous school year: this snapshot's year has not begun
         (D(2026, 7, 1), (D(2026, 7, 1), 1)),
-        (D(2026, 7, 7), (D(2026, 7, 1), 1)),
+        (D(2026, 7, 2), None),  # July 1 missed, July 8 is within a week: wait for it, never two within a week
+        (D(2026, 7, 7), None),
         (D(2026, 7, 8), (D(2026, 7, 8), 2)),
-        (D(2026, 8, 19), (D(2026, 8, 19), 8)),  # skipped 40 days: one notice, the latest
-        (D(2027, 3, 3), (D(2027, 3, 3), 36)),  # 245 days after July 1 in a common year
-        (D(2027, 6, 30), (D(2027, 6, 30), 53)),  # the last day of the year is a milestone (364 = 52 x 7)
+        (D(2026, 7, 22), (D(2026, 7, 22), 4)),
+        (D(2026, 7, 29), (D(2026, 7, 22), 4)),  # after the weekly four: every four weeks
+        (D(2026, 8, 19), (D(2026, 8, 19), 5)),
+        (D(2026, 9, 8), (D(2026, 8, 19), 5)),  # missed: one notice, the latest
+        (D(2026, 9, 15), None),  # missed, and the next (September 16) is tomorrow
+        (D(2027, 3, 3), (D(2027, 3, 3), 12)),
+        (D(2027, 5, 26), (D(2027, 5, 26), 15)),  # the last one before the cut
+        (D(2027, 6, 16), (D(2027, 5, 26), 15)),  # the day before the cut
+        (D(2027, 6, 17), None),  # the cut: a request could no longer be enabled by June 30
+        (D(2027, 6, 30), None),
         (D(2027, 7, 1), None),  # the year is over
     ],
 )
-def test_the_lapsed_notice_repeats_every_7_days_from_july_1(today, expected):
-    due = lapsed_notice(snap(), today=today, rules=RULES)
+def test_the_lapsed_notice_is_weekly_through_july_then_every_four_weeks_until_the_cut(today, expected):
+    due = lapsed_notice(snap(), today=today, rules=RULES, calendar=CAL)
     assert milestone(due) == expected
     if due is not None:
         assert due.kind == LAPSED_NOTICE and due.school_year == Y26
 
 
 def test_the_lapsed_notice_chain_crosses_february_29_of_a_leap_year():
-    assert milestone(lapsed_notice(snap(Y27), today=D(2028, 2, 29), rules=RULES)) == (D(2028, 2, 24), 35)
-    assert milestone(lapsed_notice(snap(Y27), today=D(2028, 3, 2), rules=RULES)) == (D(2028, 3, 2), 36)
+    # 2027-28: July 1, 8, 15, 22, Aug 19 ... Feb 3, 2028, then March 2 (28 days over February 29)
+    assert milestone(lapsed_notice(snap(Y27), today=D(2028, 2, 24), rules=RULES, calendar=CAL)) == (D(2028, 2, 3), 11)
+    assert lapsed_notice(snap(Y27), today=D(2028, 2, 29), rules=RULES, calendar=CAL) is None  # March 2 is near
+    assert milestone(lapsed_notice(snap(Y27), today=D(2028, 3, 2), rules=RULES, calendar=CAL)) == (D(2028, 3, 2), 12)
 
 
-def test_the_lapsed_interval_comes_from_the_rules():
-    rules = replace(RULES, lapsed_every_days=14)
-    assert milestone(lapsed_notice(snap(), today=D(2026, 7, 14), rules=rules)) == (D(2026, 7, 1), 1)
-    assert milestone(lapsed_notice(snap(), today=D(2026, 7, 15), rules=rules)) == (D(2026, 7, 15), 2)
+def test_the_lapsed_intervals_come_from_the_rules():
+    rules = replace(RULES, lapsed_every_days=14, lapsed_weekly_days=0, lapsed_then_every_days=14)
+    assert milestone(lapsed_notice(snap(), today=D(2026, 7, 1), rules=rules, calendar=CAL)) == (D(2026, 7, 1), 1)
+    assert lapsed_notice(snap(), today=D(2026, 7, 14), rules=rules, calendar=CAL) is None  # the next is tomorrow
+    assert milestone(lapsed_notice(snap(), today=D(2026, 7, 15), rules=rules, calendar=CAL)) == (D(2026, 7, 15), 2)
+    weekly = replace(RULES, lapsed_weekly_days=366)  # the old cadence: weekly all year, still until the cut
+    assert milestone(lapsed_notice(snap(), today=D(2027, 3, 3), rules=weekly, calendar=CAL)) == (D(2027, 3, 3), 36)
+    assert lapsed_notice(snap(), today=D(2027, 6, 17), rules=weekly, calendar=CAL) is None
 
 
 @pytest.mark.parametrize(
@@ -155,13 +172,26 @@ def test_the_lapsed_interval_comes_from_the_rules():
     [
         {"requested_on": D(2026, 7, 2)},
         {"requested_on": D(2026, 5, 1)},  # requested in advance
-        {"next_year_requested": True},  # moved on to next year: this one is behind it
         {"active": False},
         {"method": "sftp"},
     ],
 )
 def test_no_lapsed_notice_once_requested_or_for_a_connection_that_is_not_a_live_api_one(change):
-    assert lapsed_notice(snap(**change), today=D(2026, 7, 8), rules=RULES) is None
+    assert lapsed_notice(snap(**change), today=D(2026, 7, 8), rules=RULES, calendar=CAL) is None
+
+
+def test_a_request_for_next_year_does_not_silence_this_years_lapsed_notices():
+    got = lapsed_notice(snap(next_year_requested=True), today=D(2026, 7, 8), rules=RULES, calendar=CAL)
+    assert milestone(got) == (D(2026, 7, 8), 2)
+
+
+def test_from_the_cut_only_the_renewal_reminder_is_due_for_the_year():
+    stuck = snap(requested_on=D(2027, 5, 3), expected_enabled_by=D(2027, 5, 17))
+    assert {d.kind for d in due_reminders(stuck, today=D(2027, 6, 16), calendar=CAL, rules=RULES)} == {
+        ACTIVATION_OVERDUE,
+        RENEWAL_REMINDER,
+    }
+    assert [d.kind for d in due_reminders(stuck, today=D(2027, 6, 17), calendar=CAL, rules=RULES)] == [RENEWAL_REMINDER]
 
 
 # -- activation_overdue: first working day after expected_enabled_by, then every 5 working days --------------

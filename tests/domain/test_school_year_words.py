@@ -56,12 +56,14 @@ def test_a_word_that_names_no_single_year_is_refused_as_bad_input(text, words):
     assert isinstance(refused.value, InputError)
 
 
-def test_all_lists_every_year_on_record_and_the_current_one_in_order():
+def test_all_lists_every_year_on_record_last_year_and_the_current_one_in_order():
     assert parse_years("all", MAY, on_record=lambda: [2024, 2027, 2024]) == [
         SchoolYear(2024),
+        SchoolYear(2025),  # last year, with no rows on record: shown all the same
         SchoolYear(2026),
         SchoolYear(2027),
     ]
+    assert parse_years("all", MAY, on_record=list) == [SchoolYear(2025), SchoolYear(2026)]
 
 
 def test_a_listing_reads_any_other_word_as_one_year_without_asking_for_the_years_on_record():

@@ -169,18 +169,18 @@ def test_a_year_missed_entirely_is_still_rolled_over_with_its_own_june_30(day_ap
 # -- catch-up ----------------------------------------------------------------------------------------------------
 
 
-def test_a_tick_skipped_for_40_days_sends_one_lapsed_notice_not_six(day_app):
+def test_a_tick_skipped_for_40_days_sends_one_lapsed_notice_not_four(day_app):
     app = day_app(D(2026, 7, 1))
     api(app, "0101000")
     run(app, D(2026, 7, 1))
-    got = run(app, D(2026, 8, 10))  # notices were due July 8, 15, 22, 29, Aug 5
+    got = run(app, D(2026, 8, 20))  # notices were due July 8, 15, 22, Aug 19
     assert got["queued"]["lapsed_notice"] == 1
     with app.ledger.write() as s:
         keys = list(s.scalars(select(Outbox.key).where(Outbox.kind == "lapsed_notice").order_by(Outbox.id)))
     conn = keys[0].split(":")[1]
-    assert keys == [f"lapsed_notice:{conn}:2026:2026-07-01", f"lapsed_notice:{conn}:2026:2026-08-05"]
-    assert run(app, D(2026, 8, 11))["queued"]["lapsed_notice"] == 0
-    assert run(app, D(2026, 8, 12))["queued"]["lapsed_notice"] == 1
+    assert keys == [f"lapsed_notice:{conn}:2026:2026-07-01", f"lapsed_notice:{conn}:2026:2026-08-19"]
+    assert run(app, D(2026, 9, 15))["queued"]["lapsed_notice"] == 0
+    assert run(app, D(2026, 9, 16))["queued"]["lapsed_notice"] == 1
 
 
 def test_a_tick_on_june_20_after_none_since_april_sends_only_the_14_day_renewal_reminder(day_app):
@@ -204,9 +204,18 @@ def test_no_reminder_goes_out_for_a_step_already_recorded(day_app):
     renewals.record_enabled(app, lea="0101000", year="2026-27", on=D(2026, 6, 1))
     app.today = D(2026, 6, 3)
     renewals.record_confirmed(app, lea="0101000", year="2026-27", on=D(2026, 6, 3))
-    for day in (D(2026, 6, 16), D(2026, 6, 29), D(2026, 7, 1), D(2026, 7, 8), D(2026, 9, 1)):
+    for day in (D(2026, 6, 29), D(2026, 7, 1), D(2026, 7, 8), D(2026, 9, 1)):
         assert sum(run(app, day)["queued"].values()) == 0, day
     assert outbox(app) == []
+
+
+def test_an_advance_request_does_not_silence_this_years_lapsed_notice_before_the_cut(day_app):
+    app = day_app(D(2026, 6, 1))
+    api(app, "0101000")
+    renewals.record_request(app, lea="0101000", year="2026-27", on=D(2026, 6, 1))
+    got = run(app, D(2026, 6, 10))  # 2025-26 has no request: lapsed, and still enable-able by June 30
+    assert got["queued"]["lapsed_notice"] == 1 and got["queued"]["renewal_reminder"] == 0
+    assert run(app, D(2026, 6, 17))["queued"]["lapsed_notice"] == 0  # the cut of 2025-26
 
 
 def test_recording_the_step_the_day_before_stops_the_next_reminder(day_app):

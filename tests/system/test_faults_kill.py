@@ -44,7 +44,7 @@ from tests.support.faults import (
 from tests.support.roster import EARLIER_ROSTER, connect_earlier_roster
 
 KILLS = int(os.environ.get("APSCN_FAULT_KILLS", "20"))
-# about five kills a day, so each has messages left to catch on the wire; lapsed notices go out weekly
+# about five kills a day, so each has messages left to catch on the wire; lapsed notices go out weekly in July
 DAYS = [date(2026, 6, 25), date(2026, 6, 29), date(2026, 7, 1)] + [
     date(2026, 7, 8) + timedelta(weeks=w) for w in range(max(1, -(-KILLS // 5) - 3))
 ]
@@ -66,7 +66,7 @@ def build(app_on) -> None:
             renewals.record_enabled(app, lea=lea, on=date(2025, 9, 1))
     june = app_on(date(2026, 6, 10))
     for lea in leas[15:20]:
-        renewals.record_request(june, lea=lea, on=date(2026, 6, 10))
+        renewals.record_request(june, lea=lea, year="next", on=date(2026, 6, 10))
 
 
 def reference_keys(tmp_path: Path) -> set[str]:

@@ -114,7 +114,7 @@ def test_ticks_at_the_send_hour_across_the_switch_run_once_for_each_local_day(le
         runner.run_tick()
     assert heartbeats(ledger) == [date(2026, 10, 31), date(2026, 11, 1), date(2026, 11, 1), date(2026, 11, 2)]
     lapsed = [k for k in outbox_keys(ledger) if k.startswith("lapsed_notice:")]
-    assert [k.rsplit(":", 1)[1] for k in lapsed] == ["2026-10-28"]  # the same milestone is never queued twice
+    assert [k.rsplit(":", 1)[1] for k in lapsed] == ["2026-10-14"]  # the same milestone is never queued twice
 
 
 # -- the catch-up tick at start ------------------------------------------------------------------------------------

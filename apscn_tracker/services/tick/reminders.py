@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, func, select
 from sqlmodel import Session
 
 from apscn_tracker.domain.reminders import Due, Snapshot, due_reminders
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.ledger import queries as q
-from apscn_tracker.ledger.models import Connection, District, Event, Renewal, Vendor
+from apscn_tracker.ledger.models import Connection, District, Event, Outbox, Renewal, Vendor
 from apscn_tracker.mail.outbox import insert_many, queued_keys
 from apscn_tracker.services.app import App
 from apscn_tracker.services.lookup import Prefetched
@@ -31,7 +31,7 @@ BATCH = 200  # reminders per transaction (and per set of look-ups of a dry run)
 
 # the set-based statements below are plain SQL on the models' Core tables and their columns
 CONNECTION, DISTRICT, VENDOR = Connection.__table__, District.__table__, Vendor.__table__
-RENEWAL, EVENT = Renewal.__table__, Event.__table__
+RENEWAL, EVENT, OUTBOX = Renewal.__table__, Event.__table__, Outbox.__table__
 conn_t, dist_t, vend_t = CONNECTION.c, DISTRICT.c, VENDOR.c
 
 
@@ -99,6 +99,7 @@ def _snapshots(current: SchoolYear, connection_ids: list[int] | None = None) -> 
 def _due(app: App, session: Session, stmt: Select[Any]) -> list[Candidate]:
     """What the pure rules say is due today for the connections ``stmt`` reads (see ``_snapshots``)."""
     today, cal, rules = app.today, app.calendar, app.settings.reminders
+    window = app.settings.activation_working_days
     current = SchoolYear.of(today)
     upcoming = current.next
     found: list[Candidate] = []
@@ -131,7 +132,7 @@ def _due(app: App, session: Session, stmt: Select[Any]) -> list[Candidate]:
                 )
             )
         for snap in snaps:
-            for due in due_reminders(snap, today=today, calendar=cal, rules=rules):
+            for due in due_reminders(snap, today=today, calendar=cal, rules=rules, window=window):
                 found.append(Candidate(due, did, vid, lea, dname, vname))
     return found
 
@@ -155,15 +156,42 @@ def still_due(app: App, session: Session, batch: Sequence[Candidate]) -> list[Ca
     return [c for c in batch if c.due.key in holds]
 
 
-def _extra(app: App, due: Due) -> dict[str, Any]:
+NUMBERED = ("send_details_reminder",)
+"""The reminders whose text says "Reminder N of M"."""
+
+
+def sent_before(session: Session, batch: Sequence[Candidate]) -> Counter[tuple[str, int, int, int]]:
+    """How many reminders of each numbered kind the outbox already holds (not failed) per district, vendor and
+    school year of ``batch``: one grouped query."""
+    numbered = [c for c in batch if c.due.kind in NUMBERED]
+    if not numbered:
+        return Counter()
+    out = OUTBOX.c
+    rows = session.execute(
+        select(out.kind, out.district_id, out.vendor_id, out.school_year, func.count())
+        .where(
+            out.kind.in_(NUMBERED),
+            out.district_id.in_(sorted({c.district_id for c in numbered})),
+            out.status != "failed",
+        )
+        .group_by(out.kind, out.district_id, out.vendor_id, out.school_year)
+    )
+    return Counter({(kind, did, vid, year): int(n) for kind, did, vid, year, n in rows})
+
+
+def _extra(app: App, c: Candidate, before: Counter[tuple[str, int, int, int]]) -> dict[str, Any]:
     """Template values of one reminder: the days before June 30 of a renewal reminder, "2 of 3" of a details
-    reminder. (A lapsed notice's place in its weekly chain means nothing to a district that missed some.)"""
+    reminder, counted by what was actually sent: after missed days the first one a district gets is "1 of"
+    the ones still to come. (A lapsed notice's place in its chain means nothing to a district that missed
+    some.)"""
+    due = c.due
     extra: dict[str, Any] = {}
     if due.days_before is not None:
         extra["milestone"] = due.days_before
-    if due.kind == "send_details_reminder":
-        extra["reminder_number"] = due.number
-        extra["reminder_max"] = app.settings.reminders.details_max
+    if due.kind in NUMBERED:
+        number = before[(due.kind, c.district_id, c.vendor_id, due.school_year.start)] + 1
+        extra["reminder_number"] = number
+        extra["reminder_max"] = number + max(0, app.settings.reminders.details_max - due.number)
     return extra
 
 
@@ -189,6 +217,7 @@ def queue_reminders(
             if not batch:
                 continue
             look = Prefetched(s, district_ids=[c.district_id for c in batch], years=years)
+            before = sent_before(s, batch)
             now = datetime.now(UTC)
             prepared: list[tuple[Candidate, dict[str, Any]]] = []
             for c in batch:
@@ -200,7 +229,7 @@ def queue_reminders(
                     district_id=c.district_id,
                     vendor_id=c.vendor_id,
                     school_year=c.due.school_year,
-                    extra=_extra(app, c.due),
+                    extra=_extra(app, c, before),
                     now=now,
                     look=look,
                 )
