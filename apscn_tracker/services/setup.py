@@ -16,7 +16,7 @@ from sqlmodel import col
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
-from apscn_tracker.ledger.models import Renewal
+from apscn_tracker.ledger.models import Event, Renewal
 from apscn_tracker.resources import data_dir
 from apscn_tracker.services import connections, districts, renewals, roster, vendors
 from apscn_tracker.services.app import App
@@ -47,7 +47,7 @@ def init(app: App, *, demo: bool = False) -> dict[str, Any]:
     config_written = write_example_config(app, coordinator=demo_coordinator)
     if config_written and demo_coordinator:  # the demo's emails go to its (reserved .example) coordinator
         app.settings = replace(app.settings, coordinator_email=app.settings.coordinator_email or demo_coordinator)
-    ledger = app.ledger  # creates the file and applies migrations
+    ledger = app.create_ledger()  # the only place a ledger is created; applies migrations
     seeded = vendors.ensure_xello(app)
     result = roster.apply_roster(app, roster=roster.read_roster(data_dir() / BUNDLED_ROSTER), origin=BUNDLED_ROSTER)
     out: dict[str, Any] = {
@@ -56,10 +56,17 @@ def init(app: App, *, demo: bool = False) -> dict[str, Any]:
         "xello_seeded": seeded,
         "config_written": config_written,
         "roster": {k: result[k] for k in ("added", "updated", "unchanged")},
+        "already": not seeded and not result["added"],  # a second `init`: the ledger was ready
     }
     if demo:
-        out["demo"] = build_demo(app)
+        out["demo"] = {} if _demo_built(app) else build_demo(app)
     return out
+
+
+def _demo_built(app: App) -> bool:
+    """Whether ``init --demo`` ran here before (its requests carry the note "demo"): a second run changes nothing."""
+    with app.ledger.read() as s:
+        return bool(s.scalar(select(func.count()).select_from(Event).where(col(Event.note) == "demo")))
 
 
 def _demo_spec() -> dict[str, Any]:
