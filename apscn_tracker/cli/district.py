@@ -14,9 +14,17 @@ from apscn_tracker.cli.lazy import LazyCommands
 from apscn_tracker.cli.options import JsonOpt, LeaArg, make_app
 from apscn_tracker.cli.output import emit_json, print_table, warn
 from apscn_tracker.cli.progress import Progress
+from apscn_tracker.cli.table import Col
 
 sub = typer.Typer(no_args_is_help=True)
 
+DISTRICT_COLUMNS = [
+    Col("lea", "LEA", keep=9),
+    Col("name", "District", flex=True, min=12, keep=8, names=True),
+    Col("county", "County", flex=True, min=6, keep=3),
+    Col("contacts", "Contacts", short="Cont", keep=5),
+    Col("connections", "Connections", short="Conn", keep=4),
+]
 EmailOpt = Annotated[list[str] | None, typer.Option("--email", help="Contact email (repeat for several).")]
 
 
@@ -29,16 +37,7 @@ def list_(as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json(rows)
     else:
-        print_table(
-            rows,
-            [
-                ("lea", "LEA"),
-                ("name", "District"),
-                ("county", "County"),
-                ("contacts", "Contacts"),
-                ("connections", "Connections"),
-            ],
-        )
+        print_table(rows, DISTRICT_COLUMNS, right=("contacts", "connections"))
 
 
 @sub.command()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import typer
+
+from apscn_tracker.cli.table import Col, render
 
 
 def emit_json(data: Any) -> None:
@@ -34,29 +37,12 @@ def print_checks(result: dict[str, Any], *, marks: dict[str, str], ok: str, bad:
 
 def print_table(
     rows: list[dict[str, Any]],
-    columns: list[tuple[str, str]],
+    columns: Sequence[Col | tuple[str, str]],
     *,
     title: str | None = None,
     styles: dict[str, dict[str, str]] | None = None,
+    right: Sequence[str] = (),
 ) -> None:
-    """A rich table; ``styles`` maps a column key to {value: style}."""
-    from rich.console import Console  # lazy: rich is the heaviest import of a table command; --json skips it
-    from rich.table import Table
-
-    table = Table(title=title, header_style="bold")
-    for _, header in columns:
-        table.add_column(header, overflow="fold")
-    for row in rows:
-        cells = []
-        for key, _ in columns:
-            value = row.get(key)
-            text = "" if value is None else str(value)
-            style = (styles or {}).get(key, {}).get(text)
-            cells.append(f"[{style}]{text}[/]" if style else text.replace("[", r"\["))
-        table.add_row(*cells)
-    console = Console()
-    if not console.is_terminal:  # piped or captured: don't fold cells to 80 columns
-        console = Console(width=200)
-    console.print(table)
-    if not rows:
-        typer.echo("(nothing to show)")
+    """A table that fits the terminal, one line per record (``cli/table.py``); ``styles`` maps a column key to
+    {value: style}; a ``(key, header)`` pair is a flexible column."""
+    render(rows, columns, title=title, styles=styles, right=right)

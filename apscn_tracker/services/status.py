@@ -155,7 +155,17 @@ def history(app: App, *, lea: str) -> list[dict[str, Any]]:
             "school_year": SchoolYear(sy).label if sy is not None else None,
             "actor": actor,
             "note": note,
+            "change": what_changed(kind, json.loads(data) if data else None),
             "data": json.loads(data) if data else None,
         }
         for at, on, kind, vname, sy, actor, note, data in rows
     ]
+
+
+def what_changed(kind: str, data: dict[str, Any] | None) -> str | None:
+    """What a correction changed, in words: ``requested 2026-09-10 -> 2026-09-08``, ``undid enabled (was ...)``."""
+    if kind != "corrected" or not data:
+        return None
+    if data.get("undo"):
+        return f"undid {str(data['undo']).removesuffix('_on')} (was {data.get('old')})"
+    return f"{str(data.get('field', '')).removesuffix('_on')} {data.get('old')} -> {data.get('new')}"

@@ -27,7 +27,7 @@ def test_commands_are_listed_before_groups_each_in_the_order_they_were_registere
     ctx = typer.Context(group)
     names = group.list_commands(ctx)
     assert names[:3] == ["init", "connect", "request"]
-    assert names[-5:] == ["district", "vendor", "outbox", "scheduler", "db"]
+    assert names[-6:] == ["district", "vendor", "outbox", "scheduler", "db", "config"]
     group.get_command(ctx, "db")
     assert group.list_commands(ctx) == names  # building one does not move it
 
