@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from apscn_tracker.cli.table import Col, render
+from apscn_tracker.cli.table import Col, render, terminal_width
 
 
 def emit_json(data: Any) -> None:
@@ -26,13 +26,24 @@ def print_checks(result: dict[str, Any], *, marks: dict[str, str], ok: str, bad:
     if as_json:
         emit_json(result)
     else:
+        width = terminal_width(sys.stdout)  # wrapped to the terminal (or COLUMNS); a pipe gets whole lines
         for check in result["checks"]:
-            typer.echo(f"{marks.get(check['status'], '??')} {check['name']}: {check['message']}")
+            mark = marks.get(check["status"], "??")
+            _echo_wrapped(f"{mark} {check['name']}: {check['message']}", width, " " * (len(mark) + 1))
             for line in check["details"]:
-                typer.echo(f"     {line}")
+                _echo_wrapped(f"     {line}", width, "       ")
         typer.echo(ok if result["ok"] else bad)
     if not result["ok"]:
         raise typer.Exit(1)
+
+
+def _echo_wrapped(line: str, width: int | None, indent: str) -> None:
+    if width is None or len(line) <= width:
+        typer.echo(line)
+        return
+    import textwrap  # lazy: only a long line on a terminal needs it
+
+    typer.echo(textwrap.fill(line, width, subsequent_indent=indent, break_on_hyphens=False, break_long_words=False))
 
 
 def print_table(
