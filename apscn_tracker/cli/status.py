@@ -38,8 +38,8 @@ HISTORY_COLUMNS = [
     Col("kind", "What", keep=20),
     Col("vendor", "Vendor", flex=True, min=5, keep=8),
     Col("school_year", "Year", keep=14),
-    Col("actor", "By", flex=True, min=6, keep=6),
-    Col("note", "Note", flex=True, min=12, keep=16),
+    Col("actor", "By", flex=True, min=6, keep=3),  # at 80 columns a correction's old -> new fits without it
+    Col("note", "Note", flex=True, min=35, keep=16),  # "requested 2026-10-13 -> 2026-10-01" whole
 ]
 STYLES = {
     "status": {
