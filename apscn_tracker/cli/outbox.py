@@ -14,7 +14,7 @@ from apscn_tracker.cli.lazy import LazyCommands
 from apscn_tracker.cli.numbers import fits_ledger
 from apscn_tracker.cli.options import JsonOpt, LeaArg, TodayOpt, VendorOpt, YearOpt, make_app
 from apscn_tracker.cli.output import emit_json, print_table
-from apscn_tracker.cli.table import Col
+from apscn_tracker.cli.table import Col, escaped
 from apscn_tracker.mail.kinds import EMAIL_KINDS, Trigger, names
 
 sub = typer.Typer(no_args_is_help=True)
@@ -101,8 +101,9 @@ def show(
         lines.append(f"Next try: {m['next_attempt_at']}")
     if m["last_error"]:
         lines.append(f"Last error: {m['last_error']}")
-    typer.echo("\n".join(lines) + "\n")
-    typer.echo(m["body_html"] if html else m["body_text"], nl=False)
+    typer.echo("\n".join(escaped(line) for line in lines) + "\n")
+    body = m["body_html"] if html else m["body_text"]
+    typer.echo("\n".join(escaped(line) for line in body.split("\n")), nl=False)  # tabs and controls shown escaped
 
 
 @sub.command("send")

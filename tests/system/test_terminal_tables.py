@@ -90,7 +90,7 @@ def test_control_characters_from_the_ledger_are_shown_escaped(demo, mode):
     with conn:
         conn.execute("UPDATE district SET name = ? WHERE lea_code = '6001000'", ("LITTLE \x1b]0;owned\x07ROCK\u202e",))
     conn.close()
-    for args in (["status", "--lea", "6001000"], ["district", "list"]):
+    for args in (["status", "--lea", "6001000"], ["district", "list"], ["district", "show", "6001000"]):
         run = apscn(*args, mode=mode, width=200, columns=200, APSCN_TODAY=DAY)
         assert run.code == 0, run.err
         assert "\x1b]" not in run.raw and "\x07" not in run.raw and "\u202e" not in run.raw
