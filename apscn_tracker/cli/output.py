@@ -41,9 +41,12 @@ def _echo_wrapped(line: str, width: int | None, indent: str) -> None:
     if width is None or len(line) <= width:
         typer.echo(line)
         return
-    import textwrap  # lazy: only a long line on a terminal needs it
+    import re  # lazy: only a long line on a terminal needs them
+    import textwrap
 
-    typer.echo(textwrap.fill(line, width, subsequent_indent=indent, break_on_hyphens=False, break_long_words=False))
+    kept = re.sub(r"`[^`]*`", lambda m: m.group(0).replace(" ", "\x00"), line)  # a `command` stays on one line
+    filled = textwrap.fill(kept, width, subsequent_indent=indent, break_on_hyphens=False, break_long_words=False)
+    typer.echo(filled.replace("\x00", " "))
 
 
 def print_table(
