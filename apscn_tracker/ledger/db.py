@@ -239,9 +239,6 @@ class NoLedger(LedgerError):
     """The folder (or database) holds no ledger: only ``apscn init`` creates one."""
 
 
-_SQLITE_HEADER = b"SQLite format 3\x00"
-
-
 def _not_a_ledger(settings: Settings, why: str) -> NoLedger:
     path = sqlite_path(settings.url)
     where = f"in {path.parent}" if path is not None else f"at {redact_url(settings.url)}"
@@ -249,24 +246,20 @@ def _not_a_ledger(settings: Settings, why: str) -> NoLedger:
 
 
 def require_ledger_file(settings: Settings) -> None:
-    """Refuse (``NoLedger``) a SQLite ledger file that is missing, empty or not a SQLite database, before
-    anything touches it: only ``init`` creates a ledger, never a mistyped APSCN_HOME."""
+    """Refuse (``NoLedger``) a SQLite ledger file that is missing or empty, before anything creates it: only
+    ``init`` creates a ledger, never a mistyped APSCN_HOME. Looked at with ``stat`` only: opening and closing the
+    file here would drop the POSIX locks SQLite holds on it in this process (a WAL reader's shared lock)."""
     path = sqlite_path(settings.url)
     if path is None:
         return
     if not path.parent.is_dir():
         raise _not_a_ledger(settings, "the folder does not exist")
     try:
-        with path.open("rb") as fh:
-            head = fh.read(len(_SQLITE_HEADER))
+        size = path.stat().st_size
     except FileNotFoundError:
         raise _not_a_ledger(settings, f"there is no {path.name}") from None
-    except OSError as exc:
-        raise _not_a_ledger(settings, f"{path.name} cannot be read ({exc.strerror})") from None
-    if not head:
+    if size == 0 and _wal_empty(path):
         raise _not_a_ledger(settings, f"{path.name} is empty (0 bytes)")
-    if head != _SQLITE_HEADER:
-        raise _not_a_ledger(settings, f"{path.name} is not a SQLite database")
 
 
 def open_ledger(settings: Settings, *, migrate: bool = True, create: bool = False) -> Ledger:
@@ -287,6 +280,9 @@ def open_ledger(settings: Settings, *, migrate: bool = True, create: bool = Fals
     except LedgerError:
         raise
     except Exception as exc:  # a path that cannot be written, a server that is down ...
+        if not create and "file is not a database" in _first_line(exc):
+            path = sqlite_path(settings.url)
+            raise _not_a_ledger(settings, f"{path.name if path else 'the file'} is not a SQLite database") from None
         detail = redact(_first_line(exc), url=settings.url)
         raise LedgerError(f"cannot open the ledger at {redact_url(settings.url)}: {detail}") from None
     return Ledger(engine)
