@@ -8,6 +8,7 @@ sees an unchecked value. Kept free of heavy imports: every command loads it.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -28,8 +29,7 @@ class ConfigError(InputError):
 
 
 def default_home() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "apscn-tracker"
+    return Path(os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")) / "apscn-tracker"
 
 
 @dataclass(frozen=True)
@@ -372,12 +372,35 @@ def _coerce(name: str, value: Any, where: str = "from the options") -> Any:
 def _reminders(table: Any, where: str = "from the options") -> ReminderRules:
     if not isinstance(table, dict):
         raise ConfigError(f"[reminders] {where}: expected a table of reminder settings")
-    unknown = set(table) - set(_REMINDER_CHECKS)
-    if unknown:
-        listed, known = ", ".join(sorted(unknown)), ", ".join(_REMINDER_CHECKS)
-        raise ConfigError(f"unknown [reminders] keys {where}: {listed}; expected only {known}")
+    for key in sorted(set(table) - set(_REMINDER_CHECKS))[:1]:  # the first unknown key, if any
+        raise ConfigError(unknown_key(key, "reminders", where))
     values = {key: _checked(key, value, where, _REMINDER_CHECKS, "reminders.") for key, value in table.items()}
     return ReminderRules(**values)
+
+
+def unknown_key(key: str, table: str, where: str) -> str:
+    """The line for a key config.toml does not know: its table, and the nearest known key."""
+    known = list(_REMINDER_CHECKS) if table else [k for k in _CHECKS if k not in ("home", "today", *_SECRET_KEYS)]
+    if table and key in _CHECKS:  # written below the [reminders] line: every key there belongs to it
+        return f"{key} {where} is in [{table}], not at the top level: it is below the [{table}] line; move it up"
+    nearest = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
+    hint = f"the nearest known key is {nearest[0]!r}" if nearest else f"expected one of {', '.join(known)}"
+    return f"unknown key {key!r} in {f'[{table}]' if table else 'the top level'} {where}; {hint}"
+
+
+def settings_from_table(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """The settings of a parsed config.toml, each checked; ``ConfigError`` names the first wrong one."""
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "reminders":
+            values["reminders"] = _reminders(value, where)
+        elif key in _SECRET_KEYS:
+            raise ConfigError(f"{key} must not be stored in a file ({where}); set APSCN_SMTP_PASSWORD")
+        elif key in {f.name for f in fields(Settings)} - {"home"}:
+            values[key] = _coerce(key, value, where)
+        else:  # an unknown key: its table and the nearest known key
+            raise ConfigError(unknown_key(key, "", where))
+    return values
 
 
 def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -385,28 +408,18 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
     env = dict(os.environ if env is None else env)
     home = _coerce("home", env.get("APSCN_HOME") or str(default_home()), "from APSCN_HOME")
     values: dict[str, Any] = {"home": home}
-    known = {f.name for f in fields(Settings)} - {"home"}
     cfg_file = home / "config.toml"
     if cfg_file.is_file():
         try:
             data = tomllib.loads(cfg_file.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{cfg_file}: not valid TOML ({exc}); fix or remove the file") from None
-        where = f"in {cfg_file}"
-        for key, value in data.items():
-            if key == "reminders":
-                values["reminders"] = _reminders(value, where)
-            elif key in _SECRET_KEYS:
-                raise ConfigError(f"{cfg_file}: {key} must not be stored in a file; set APSCN_SMTP_PASSWORD")
-            elif key in known:
-                values[key] = _coerce(key, value, where)
-            else:
-                raise ConfigError(f"{cfg_file}: unknown setting {key!r}")
+        values.update(settings_from_table(data, f"in {cfg_file}"))
     for var, key in _ENV.items():
         if env.get(var):
             values[key] = _coerce(key, env[var], f"from {var}")
     for key, value in overrides.items():
-        if key not in known and key != "home":
+        if key not in {f.name for f in fields(Settings)}:
             raise ConfigError(f"unknown setting {key!r} from the options")
         if value is not None:
             values[key] = _coerce(key, value)

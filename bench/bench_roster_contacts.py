@@ -43,7 +43,7 @@ def measure(contacts: int, workdir: Path) -> tuple[float, float]:
     csv_path.write_bytes(data)
     app = App(load_settings(env={**os.environ, "APSCN_HOME": str(home)}))
     try:
-        app.ledger  # noqa: B018 - create and migrate the ledger outside the timing
+        app.create_ledger()  # create and migrate the ledger outside the timing
         t0 = time.perf_counter()
         summary = import_roster(app, path=csv_path)
         total = time.perf_counter() - t0

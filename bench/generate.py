@@ -104,7 +104,7 @@ def build_schema(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    ledger = open_ledger(Settings(home=path.parent, database_url=f"sqlite:///{path}"))
+    ledger = open_ledger(Settings(home=path.parent, database_url=f"sqlite:///{path}"), create=True)
     ledger.dispose()
 
 

@@ -94,14 +94,23 @@ def home(isolated_env: Path) -> Path:
     return isolated_env
 
 
+class InitialisedApp(App):
+    """An App whose first use creates the ledger (an empty, migrated one), as running ``apscn init`` first would."""
+
+    @property
+    def ledger(self):
+        return self.create_ledger()
+
+
 @pytest.fixture
 def make_app(home: Path):
-    """``make_app(today)`` -> an App on the test ledger (closed at the end of the test)."""
+    """``make_app(today)`` -> an App on the test ledger (closed at the end of the test). The ledger is created
+    (empty, migrated) on the App's first use, as ``apscn init`` would: only ``init`` creates one in the product."""
     apps: list[App] = []
 
     def factory(today: date | str = date(2026, 11, 2), **overrides) -> App:
         day = date.fromisoformat(today) if isinstance(today, str) else today
-        a = App(load_settings(**overrides), today=day)
+        a = InitialisedApp(load_settings(**overrides), today=day)
         apps.append(a)
         return a
 

@@ -14,9 +14,17 @@ from apscn_tracker.cli.lazy import LazyCommands
 from apscn_tracker.cli.options import JsonOpt, LeaArg, make_app
 from apscn_tracker.cli.output import emit_json, print_table, warn
 from apscn_tracker.cli.progress import Progress
+from apscn_tracker.cli.table import Col, escaped
 
 sub = typer.Typer(no_args_is_help=True)
 
+DISTRICT_COLUMNS = [
+    Col("lea", "LEA", keep=9),
+    Col("name", "District", flex=True, min=12, keep=8, names=True),
+    Col("county", "County", flex=True, min=6, keep=3),
+    Col("contacts", "Contacts", short="Cont", keep=5),
+    Col("connections", "Connections", short="Conn", keep=4),
+]
 EmailOpt = Annotated[list[str] | None, typer.Option("--email", help="Contact email (repeat for several).")]
 
 
@@ -29,16 +37,7 @@ def list_(as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json(rows)
     else:
-        print_table(
-            rows,
-            [
-                ("lea", "LEA"),
-                ("name", "District"),
-                ("county", "County"),
-                ("contacts", "Contacts"),
-                ("connections", "Connections"),
-            ],
-        )
+        print_table(rows, DISTRICT_COLUMNS, right=("contacts", "connections"))
 
 
 @sub.command()
@@ -50,14 +49,15 @@ def show(lea: LeaArg, as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json(d)
         return
-    typer.echo(f"{d['lea']}  {d['name']}" + (f"  ({d['county']} County)" if d["county"] else ""))
+    lines = [f"{d['lea']}  {d['name']}" + (f"  ({d['county']} County)" if d["county"] else "")]
     if d["nces_leaid"]:
-        typer.echo(f"  NCES LEA ID: {d['nces_leaid']}")
+        lines.append(f"  NCES LEA ID: {d['nces_leaid']}")
     for c in d["contacts"] or [{"email": "(no contact: add one with `apscn district edit --add-email`)"}]:
-        typer.echo("  contact: " + " ".join(str(x) for x in (c.get("name"), c["email"], c.get("role")) if x))
+        lines.append("  contact: " + " ".join(str(x) for x in (c.get("name"), c["email"], c.get("role")) if x))
     for c in d["connections"]:
         retired = f", retired {c['retired_on']}" if c["retired_on"] else ""
-        typer.echo(f"  {c['vendor']}: {c['method']}{' (course planning)' if c['course_planning'] else ''}{retired}")
+        lines.append(f"  {c['vendor']}: {c['method']}{' (course planning)' if c['course_planning'] else ''}{retired}")
+    typer.echo("\n".join(escaped(line) for line in lines))  # names from the ledger never drive the terminal
 
 
 @sub.command()

@@ -11,12 +11,13 @@ from apscn_tracker.cli.lazy import LazyCommands
 from apscn_tracker.cli.options import JsonOpt, make_app
 from apscn_tracker.cli.output import print_checks
 
-_MARK = {"ok": "ok", "info": "--", "attention": "!!"}
+_MARK = {"ok": "ok  ", "info": "--  ", "warn": "warn", "fail": "FAIL"}
 
 
 def doctor(as_json: JsonOpt = False) -> None:
-    """Check the loop and the setup: when the tick last ran, pending and failed messages, districts without
-    a contact, configuration problems. Exit code 1 when something needs attention (for cron or monitoring)."""
+    """Check the loop and the setup. FAIL (exit code 1, for cron or monitoring) is what stops the reminders: the
+    tick has not run in 26 hours, mail cannot be sent, the ledger is unsound. warn (exit code 0) is listed:
+    districts without a contact, a placeholder sender, failed messages."""
     from apscn_tracker.config import ConfigError
     from apscn_tracker.services import doctor as svc
 
@@ -27,7 +28,9 @@ def doctor(as_json: JsonOpt = False) -> None:
     else:
         with closing(ctx):
             result = svc.doctor(ctx)
-    print_checks(result, marks=_MARK, ok="all good", bad="something needs attention (see !! above)", as_json=as_json)
+    warned = result["warnings"]
+    ok = f"reminders can go out; {warned} warning(s) to look at (warn above)" if warned else "all good"
+    print_checks(result, marks=_MARK, ok=ok, bad="the reminders are at risk: fix what FAIL says above", as_json=as_json)
 
 
 def register(app: LazyCommands) -> None:

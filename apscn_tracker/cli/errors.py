@@ -3,8 +3,11 @@ traceback."""
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 import typer
 
@@ -38,9 +41,20 @@ def told_in_one_line() -> Iterator[None]:
     """Around a command: an error a user can act on is printed as ``error: ...`` and exits with code 1."""
     try:
         yield
+    except BrokenPipeError:  # the reader of stdout stopped reading (``| head``): not an error
+        quiet_closed_pipe()
     except Exception as exc:
         message = one_line(exc)
         if message is None:
             raise
         typer.echo(f"error: {message}", err=True)
         raise typer.Exit(1) from None
+
+
+def quiet_closed_pipe() -> NoReturn:
+    """The reader of stdout has gone: point stdout at /dev/null (so the interpreter's last flush cannot fail
+    again) and exit 0, as a filter does when ``head`` has read enough."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    raise SystemExit(0)

@@ -24,6 +24,8 @@ import typer
 import typer.main
 from typer.core import TyperCommand, TyperGroup
 
+from apscn_tracker.cli.options import name_values
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -80,11 +82,14 @@ def build(entry: _Entry) -> Any:
     holder = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
     if not isinstance(entry.target, typer.Typer):
         holder.command(entry.name)(entry.target)  # one command: Typer makes the app that command
-        return typer.main.get_command(holder)
-    holder.add_typer(entry.target, name=entry.name, help=entry.help)  # a group: Typer makes the app a group of it
-    wrapper = typer.main.get_command(holder)
-    assert isinstance(wrapper, TyperGroup)
-    return wrapper.commands[entry.name]
+        command = typer.main.get_command(holder)
+    else:
+        holder.add_typer(entry.target, name=entry.name, help=entry.help)  # a group: the app is a group of it
+        wrapper = typer.main.get_command(holder)
+        assert isinstance(wrapper, TyperGroup)
+        command = wrapper.commands[entry.name]
+    name_values(command)
+    return command
 
 
 class LazyGroup(TyperGroup):

@@ -13,6 +13,7 @@ import typer
 from apscn_tracker import __version__
 from apscn_tracker.cli import (
     adoption,
+    config,
     db,
     district,
     doctor,
@@ -28,10 +29,11 @@ from apscn_tracker.cli import (
     vendor,
 )
 from apscn_tracker.cli import keys as link_keys
-from apscn_tracker.cli.errors import told_in_one_line
+from apscn_tracker.cli.errors import quiet_closed_pipe, told_in_one_line
 from apscn_tracker.cli.lazy import LazyCommands, LazyGroup
 from apscn_tracker.cli.options import JsonOpt, TodayOpt, make_app
 from apscn_tracker.cli.output import emit_json
+from apscn_tracker.cli.warnings import grouped_warnings
 
 commands = LazyCommands()
 """Where the command modules register their commands (built lazily by the root group)."""
@@ -43,6 +45,12 @@ class RootGroup(LazyGroup):
     def invoke(self, ctx: Any) -> Any:
         with told_in_one_line():
             return super().invoke(ctx)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)
+        if name != "scheduler":  # the long-running loop logs as it goes
+            ctx.with_resource(grouped_warnings())
+        return name, command, rest
 
 
 app = typer.Typer(
@@ -89,6 +97,10 @@ def init(
         emit_json(result)
         return
     r = result["roster"]
+    if result["already"] and not (demo and result["demo"]):
+        where = ctx.settings.home if ctx.settings.is_sqlite else result["dialect"]
+        typer.echo(f"the ledger in {where} is ready (initialised before); roster: {r['updated']} updated")
+        return
     typer.echo(
         f"ledger ready ({result['dialect']}); roster: {r['added']} added, {r['updated']} updated, "
         f"{r['unchanged']} unchanged" + ("; Xello added" if result["xello_seeded"] else "")
@@ -121,10 +133,15 @@ for module in (
     db,
     reminders,
     adoption,
+    config,
 ):
     module.register(commands)
 link_keys.register(commands)
 
 
 def run() -> None:
-    app()
+    """The console script. A reader that stops early (``apscn status | head``) ends the command quietly, exit 0."""
+    try:
+        app()
+    except BrokenPipeError:
+        quiet_closed_pipe()

@@ -14,6 +14,7 @@ from apscn_tracker.cli.lazy import LazyCommands
 from apscn_tracker.cli.numbers import fits_ledger
 from apscn_tracker.cli.options import JsonOpt, LeaArg, TodayOpt, VendorOpt, YearOpt, make_app
 from apscn_tracker.cli.output import emit_json, print_table
+from apscn_tracker.cli.table import Col, escaped
 from apscn_tracker.mail.kinds import EMAIL_KINDS, Trigger, names
 
 sub = typer.Typer(no_args_is_help=True)
@@ -27,6 +28,18 @@ LimitOpt = Annotated[
 ]
 AgainOpt = Annotated[bool, typer.Option("--again", help="Queue a new copy even if this email was queued before.")]
 
+OUTBOX_COLUMNS = [  # at 80 columns: id, kind, LEA, to, status, queued; the lowest `keep` goes first
+    Col("id", "id", keep=20),
+    Col("kind", "kind", keep=18),
+    Col("lea", "LEA", keep=16),
+    Col("school_year", "year", keep=4),
+    Col("to", "to", flex=True, min=8, keep=10),
+    Col("status", "status", keep=19),
+    Col("attempts", "tries", keep=3),
+    Col("created_at", "queued (UTC)", keep=12),
+    Col("sent_at", "sent (UTC)", keep=2),
+    Col("last_error", "last error", flex=True, min=10, keep=1),
+]
 _STATUS_STYLES = {"status": {"pending": "yellow", "sending": "cyan", "sent": "green", "failed": "red"}}
 
 
@@ -72,22 +85,7 @@ def list_(
         }
         for r in rows
     ]
-    print_table(
-        table,
-        [
-            ("id", "id"),
-            ("kind", "kind"),
-            ("lea", "LEA"),
-            ("school_year", "year"),
-            ("to", "to"),
-            ("status", "status"),
-            ("attempts", "tries"),
-            ("created_at", "queued (UTC)"),
-            ("sent_at", "sent (UTC)"),
-            ("last_error", "last error"),
-        ],
-        styles=_STATUS_STYLES,
-    )
+    print_table(table, OUTBOX_COLUMNS, styles=_STATUS_STYLES, right=("id", "attempts"))
 
 
 @sub.command()
@@ -118,8 +116,9 @@ def show(
     for r in m["recipients"]:
         reply = f" ({r['reply']})" if r["reply"] else ""
         lines.append(f"  {r['role']:<7} {r['address']}: {r['state']}{reply}")
-    typer.echo("\n".join(lines) + "\n")
-    typer.echo(m["body_html"] if html else m["body_text"], nl=False)
+    typer.echo("\n".join(escaped(line) for line in lines) + "\n")
+    body = m["body_html"] if html else m["body_text"]
+    typer.echo("\n".join(escaped(line) for line in body.split("\n")), nl=False)  # tabs and controls shown escaped
 
 
 @sub.command("send")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import typer
+
+from apscn_tracker.cli.table import Col, render, terminal_width
 
 
 def emit_json(data: Any) -> None:
@@ -23,40 +26,37 @@ def print_checks(result: dict[str, Any], *, marks: dict[str, str], ok: str, bad:
     if as_json:
         emit_json(result)
     else:
+        width = terminal_width(sys.stdout)  # wrapped to the terminal (or COLUMNS); a pipe gets whole lines
         for check in result["checks"]:
-            typer.echo(f"{marks.get(check['status'], '??')} {check['name']}: {check['message']}")
+            mark = marks.get(check["status"], "??")
+            _echo_wrapped(f"{mark} {check['name']}: {check['message']}", width, " " * (len(mark) + 1))
             for line in check["details"]:
-                typer.echo(f"     {line}")
+                _echo_wrapped(f"     {line}", width, "       ")
         typer.echo(ok if result["ok"] else bad)
     if not result["ok"]:
         raise typer.Exit(1)
 
 
+def _echo_wrapped(line: str, width: int | None, indent: str) -> None:
+    if width is None or len(line) <= width:
+        typer.echo(line)
+        return
+    import re  # lazy: only a long line on a terminal needs them
+    import textwrap
+
+    kept = re.sub(r"`[^`]*`", lambda m: m.group(0).replace(" ", "\x00"), line)  # a `command` stays on one line
+    filled = textwrap.fill(kept, width, subsequent_indent=indent, break_on_hyphens=False, break_long_words=False)
+    typer.echo(filled.replace("\x00", " "))
+
+
 def print_table(
     rows: list[dict[str, Any]],
-    columns: list[tuple[str, str]],
+    columns: Sequence[Col | tuple[str, str]],
     *,
     title: str | None = None,
     styles: dict[str, dict[str, str]] | None = None,
+    right: Sequence[str] = (),
 ) -> None:
-    """A rich table; ``styles`` maps a column key to {value: style}."""
-    from rich.console import Console  # lazy: rich is the heaviest import of a table command; --json skips it
-    from rich.table import Table
-
-    table = Table(title=title, header_style="bold")
-    for _, header in columns:
-        table.add_column(header, overflow="fold")
-    for row in rows:
-        cells = []
-        for key, _ in columns:
-            value = row.get(key)
-            text = "" if value is None else str(value)
-            style = (styles or {}).get(key, {}).get(text)
-            cells.append(f"[{style}]{text}[/]" if style else text.replace("[", r"\["))
-        table.add_row(*cells)
-    console = Console()
-    if not console.is_terminal:  # piped or captured: don't fold cells to 80 columns
-        console = Console(width=200)
-    console.print(table)
-    if not rows:
-        typer.echo("(nothing to show)")
+    """A table that fits the terminal, one line per record (``cli/table.py``); ``styles`` maps a column key to
+    {value: style}; a ``(key, header)`` pair is a flexible column."""
+    render(rows, columns, title=title, styles=styles, right=right)

@@ -29,7 +29,7 @@ FormatOpt = Annotated[
     typer.Option(
         "--format",
         "-f",
-        help="html, md, csv or json (default: from the -o file's suffix, else html).",
+        help="html, md, csv or json (default: from the -o file's suffix; md on a terminal, else html).",
         show_default=False,
     ),
 ]
@@ -54,6 +54,8 @@ def report(year: ReportYearOpt = None, fmt: FormatOpt = None, output: OutputOpt 
     from apscn_tracker.services.report import stream_report, write_report
 
     ctx = make_app(today)
+    if output is None and fmt is None and sys.stdout.isatty():  # a terminal reads Markdown, not a page of HTML
+        fmt = "md"
     if output is None:
         # a bar on the terminal would land in the middle of the report when that is the terminal too
         with Progress("building the report") if not sys.stdout.isatty() else nullcontext() as bar:

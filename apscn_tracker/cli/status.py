@@ -5,15 +5,43 @@ Services are imported inside each command (lazily): `apscn --help` imports every
 
 from __future__ import annotations
 
+import sys
+import textwrap
 from collections import Counter
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from apscn_tracker.cli.lazy import LazyCommands
-from apscn_tracker.cli.options import JsonOpt, LeaArg, TodayOpt, make_app
+from apscn_tracker.cli.options import JsonOpt, LeaArg, LeaOpt, TodayOpt, make_app
 from apscn_tracker.cli.output import emit_json, print_table
+from apscn_tracker.cli.table import Col, terminal_width
 
+# At 80 columns a status row keeps its code, name, year, status and the two dates that matter for chasing;
+# the lowest `keep` goes first when the terminal is narrower than the whole row.
+STATUS_COLUMNS = [
+    Col("lea", "LEA", keep=20),
+    Col("district", "District", flex=True, min=10, keep=18, names=True),
+    Col("vendor", "Vendor", flex=True, min=5, keep=12),
+    Col("school_year", "Year", keep=16),
+    Col("method", "Method", keep=2),
+    Col("status", "Status", keep=19),
+    Col("requested_on", "Requested", keep=14),
+    Col("expected_enabled_by", "Expected", keep=10),
+    Col("enabled_on", "Enabled", keep=6),
+    Col("confirmed_on", "Confirmed", keep=4),
+    Col("working_days_to_enable", "WD", keep=1),
+]
+UPLOADED = Col("last_upload", "Uploaded", keep=5)  # a scripted (SFTP) connection's last upload
+HISTORY_COLUMNS = [
+    Col("at", "Recorded (UTC)", keep=2),
+    Col("on", "On", keep=18),
+    Col("kind", "What", keep=20),
+    Col("vendor", "Vendor", flex=True, min=5, keep=8),
+    Col("school_year", "Year", keep=14),
+    Col("actor", "By", flex=True, min=6, keep=3),  # at 80 columns a correction's old -> new fits without it
+    Col("note", "Note", flex=True, min=35, keep=16),  # "requested 2026-10-13 -> 2026-10-01" whole
+]
 STYLES = {
     "status": {
         "lapsed": "bold red",
@@ -32,7 +60,7 @@ def status(
     year: Annotated[
         str | None, typer.Option(help="2026-27, current (default), previous, next or all.", show_default=False)
     ] = None,
-    lea: Annotated[str | None, typer.Option(help="Only this district.", show_default=False)] = None,
+    lea: LeaOpt = None,
     vendor: Annotated[str | None, typer.Option(help="Only this vendor.", show_default=False)] = None,
     only: Annotated[
         str | None, typer.Option(help="Only this status (e.g. overdue, lapsed).", show_default=False)
@@ -51,24 +79,18 @@ def status(
     print_table(
         rows,
         [
-            ("lea", "LEA"),
-            ("district", "District"),
-            ("vendor", "Vendor"),
-            ("school_year", "Year"),
-            ("method", "Method"),
-            ("status", "Status"),
-            ("requested_on", "Requested"),
-            ("expected_enabled_by", "Expected"),
-            ("enabled_on", "Enabled"),
-            ("confirmed_on", "Confirmed"),
-            ("working_days_to_enable", "WD"),
-            *([("last_upload", "Uploaded")] if any(r.get("last_upload") for r in rows) else []),
+            *STATUS_COLUMNS,
+            *([Col("last_upload", "Uploaded", keep=5)] if any(r.get("last_upload") for r in rows) else []),
         ],
         title=f"APSCN API renewals on {ctx.today}",
         styles=STYLES,
+        right=("working_days_to_enable",),
     )
+    if not sys.stdout.isatty():  # piped: the records only, one a line
+        return
     counts = Counter(r["status"] for r in rows)
-    typer.echo("  ".join(f"{k}: {n}" for k, n in sorted(counts.items())))
+    line = "  ".join(f"{k}: {n}" for k, n in sorted(counts.items()))
+    typer.echo(textwrap.fill(line, terminal_width(sys.stdout) or 80, break_on_hyphens=False))
 
 
 def history(lea: LeaArg, as_json: JsonOpt = False) -> None:
@@ -77,21 +99,23 @@ def history(lea: LeaArg, as_json: JsonOpt = False) -> None:
 
     rows = run(make_app(), lea=lea)
     if as_json:
-        keys = ("at", "on", "kind", "vendor", "school_year", "actor", "source", "note")
+        keys = ("at", "on", "kind", "vendor", "school_year", "actor", "source", "note", "change")
         emit_json([{k: r[k] for k in keys} for r in rows])
     else:
-        print_table(
-            [{**r, "actor": f"{r['actor']} via {r['source']}" if r["source"] else r["actor"]} for r in rows],
-            [
-                ("at", "Recorded (UTC)"),
-                ("on", "On"),
-                ("kind", "What"),
-                ("vendor", "Vendor"),
-                ("school_year", "Year"),
-                ("actor", "By"),
-                ("note", "Note"),
-            ],
-        )
+        print_table([_shown(r) for r in rows], HISTORY_COLUMNS)
+
+
+def _shown(row: dict[str, Any]) -> dict[str, Any]:
+    """A history row as the table shows it: "On" is the day it took effect, else the day it was recorded; a step a
+    district reported by its link names the contact "via link"."""
+    actor = f"{row['actor']} via {row['source']}" if row.get("source") else row["actor"]
+    return {**row, "on": row["on"] or row["at"][:10], "note": _noted(row), "actor": actor}
+
+
+def _noted(row: dict[str, Any]) -> str | None:
+    """The note, after what a correction changed (old -> new)."""
+    parts = [p for p in (row.get("change"), row.get("note")) if p]
+    return "; ".join(parts) or None
 
 
 def register(app: LazyCommands) -> None:

@@ -227,14 +227,62 @@ class Ledger:
         self.engine.dispose()
 
 
-def open_ledger(settings: Settings, *, migrate: bool = True) -> Ledger:
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for another database or an in-memory one)."""
+    if not url.startswith("sqlite") or "///" not in url:
+        return None
+    path = url.split("///", 1)[1].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+class NoLedger(LedgerError):
+    """The folder (or database) holds no ledger: only ``apscn init`` creates one."""
+
+
+def _not_a_ledger(settings: Settings, why: str) -> NoLedger:
+    path = sqlite_path(settings.url)
+    where = f"in {path.parent}" if path is not None else f"at {redact_url(settings.url)}"
+    return NoLedger(f"no ledger {where}: {why}; run `apscn init` to create one (or point APSCN_HOME at yours)")
+
+
+def require_ledger_file(settings: Settings) -> None:
+    """Refuse (``NoLedger``) a SQLite ledger file that is missing or empty, before anything creates it: only
+    ``init`` creates a ledger, never a mistyped APSCN_HOME. Looked at with ``stat`` only: opening and closing the
+    file here would drop the POSIX locks SQLite holds on it in this process (a WAL reader's shared lock)."""
+    path = sqlite_path(settings.url)
+    if path is None:
+        return
+    if not path.parent.is_dir():
+        raise _not_a_ledger(settings, "the folder does not exist")
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise _not_a_ledger(settings, f"there is no {path.name}") from None
+    if size == 0 and _wal_empty(path):
+        raise _not_a_ledger(settings, f"{path.name} is empty (0 bytes)")
+
+
+def open_ledger(settings: Settings, *, migrate: bool = True, create: bool = False) -> Ledger:
+    """Open the ledger and bring its schema to the head. Only ``create=True`` (``apscn init``) makes a new one;
+    otherwise a missing, empty or foreign file or database is refused with ``NoLedger``. ``migrate=False`` (``db
+    check``) opens whatever is there and changes nothing."""
+    if migrate and not create and settings.is_sqlite:
+        require_ledger_file(settings)
     try:
         engine = make_engine(settings.url)
-        if migrate and current_revision(engine) != HEAD:
-            upgrade(engine)
+        if migrate:
+            revision = current_revision(engine)
+            if revision is None and not create:
+                engine.dispose()
+                raise _not_a_ledger(settings, "the database has no ledger tables")
+            if revision != HEAD:
+                upgrade(engine)
     except LedgerError:
         raise
     except Exception as exc:  # a path that cannot be written, a server that is down ...
+        if not create and "file is not a database" in _first_line(exc):
+            path = sqlite_path(settings.url)
+            raise _not_a_ledger(settings, f"{path.name if path else 'the file'} is not a SQLite database") from None
         detail = redact(_first_line(exc), url=settings.url)
         raise LedgerError(f"cannot open the ledger at {redact_url(settings.url)}: {detail}") from None
     return Ledger(engine)

@@ -35,10 +35,19 @@ class App:
 
     @property
     def ledger(self) -> Ledger:
+        """The ledger, opened on first use; refused in one line where there is none (only ``init`` creates)."""
         if self._ledger is None:
             from apscn_tracker.ledger.db import open_ledger  # lazy: SQLAlchemy costs ~150 ms, `--help` needs none
 
             self._ledger = open_ledger(self.settings)
+        return self._ledger
+
+    def create_ledger(self) -> Ledger:
+        """Open the ledger, creating it (and its folder) where there is none: ``apscn init`` only."""
+        if self._ledger is None:
+            from apscn_tracker.ledger.db import open_ledger  # lazy: as above
+
+            self._ledger = open_ledger(self.settings, create=True)
         return self._ledger
 
     @cached_property

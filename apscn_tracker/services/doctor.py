@@ -1,12 +1,16 @@
 """``apscn doctor``: is the loop alive, is mail flowing, can every reminder reach someone, is the setup sound?
 
-Each check says ``ok``, ``info`` (worth knowing, nothing to do) or ``attention`` (someone should act). Any
-``attention`` makes the command exit 1, so cron or a monitoring system can act on it.
+Two levels. ``fail`` is what stops the reminders (the loop has not run, mail cannot be sent, the ledger is
+unsound): any makes the command exit 1, for cron or monitoring. ``warn`` is listed and exits 0 (districts without
+a contact, a placeholder sender). ``ok`` and ``info`` say what was seen.
+
+Each check is one small function registered with its level (``doctor_check``), run in the order registered;
+it returns ``fine(message)`` or ``problem(message, details)``, and the problem takes the check's level.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from shlex import quote
 from typing import Any
@@ -20,29 +24,34 @@ from apscn_tracker.ledger.scheduler_lock import scheduler_holder
 from apscn_tracker.mail import setup_state as mail_setup
 from apscn_tracker.mail.message import HeaderError, check_sender
 from apscn_tracker.mail.outbox import counts
-from apscn_tracker.mail.owners import CLAIM_TIMEOUT, abandoned
+from apscn_tracker.mail.owners import CLAIM_TIMEOUT, abandoned, gone
 from apscn_tracker.mail.render import template_problems
 from apscn_tracker.mail.transports import login_problem
 from apscn_tracker.services.app import App
+from apscn_tracker.services.db.checks import check as db_check
 from apscn_tracker.services.digest import districts_without_contact
+from apscn_tracker.services.doctor_registry import (
+    CHECKS,
+    FAIL,
+    INFO,
+    OK,
+    WARN,
+    Check,
+    doctor_check,
+    fine,
+    problem,
+    run_entry,
+)
+from apscn_tracker.services.doctor_registry import run_check as run_check  # the checks registered here
 from apscn_tracker.services.send_hour import check_send_hour
 from apscn_tracker.services.tick.heartbeat import last_tick
 from apscn_tracker.services.tick.hold import status as hold_status
 
-OK, INFO, ATTENTION = "ok", "info", "attention"
-WARN = "warn"  # printed, not a failure: the exit code stays 0
 TICK_MAX_AGE = timedelta(hours=26)  # a daily tick plus slack for a slow run or a late start
 STUCK_TICK = timedelta(hours=1)  # a tick started this long ago and not finished has died
 DELIVERY_LAG = timedelta(minutes=30)  # a due message this late means delivery is not running
 LISTED = 20  # names listed per check
-
-
-@dataclass
-class Check:
-    name: str
-    status: str
-    message: str
-    details: list[Any] = field(default_factory=list)
+PLACEHOLDER_DOMAINS = ("example", "example.com", "example.org", "example.net", "invalid", "test", "localhost")
 
 
 def _ago(delta: timedelta) -> str:
@@ -54,18 +63,20 @@ def _ago(delta: timedelta) -> str:
     return f"{hours / 24:.0f} days ago"
 
 
-def config_checks(settings: Settings) -> list[Check]:
-    checks: list[Check] = []
-    problems: list[str] = []
+@doctor_check("send hour", level=FAIL, ledger=False)
+def send_hour_check(app: App, now: datetime) -> Check:
     try:
-        check_send_hour(settings)
+        check_send_hour(app.settings)
     except ConfigError as exc:
-        problems.append(str(exc))
-    if not settings.coordinator_email:
-        problems.append(
-            "coordinator_email is not set: no coordinator digest, no activation_overdue notice, and the reminders "
-            "of districts without a contact reach nobody (set it in config.toml or APSCN_COORDINATOR_EMAIL)"
-        )
+        return problem(str(exc))
+    return fine(f"daily tick at {app.settings.send_hour:02d}:00 {app.settings.timezone}")
+
+
+@doctor_check("mail setup", level=FAIL, ledger=False)
+def mail_setup_check(app: App, now: datetime) -> Check:
+    """What stops every email: a sender that cannot be sent, an SMTP login that cannot work, broken templates."""
+    settings = app.settings
+    problems: list[str] = []
     try:
         check_sender(settings)
     except HeaderError as exc:
@@ -73,22 +84,39 @@ def config_checks(settings: Settings) -> list[Check]:
     if settings.mail_transport == "smtp":
         if settings.smtp_user and not settings.smtp_password:
             problems.append("smtp_user is set but APSCN_SMTP_PASSWORD is not: the SMTP login will fail")
-        if settings.smtp_security == "none" and settings.smtp_user:
-            problems.append("smtp_security is 'none' with a login: the password would cross the network in clear")
         problems.extend(p for p in [login_problem(settings.smtp_user, settings.smtp_password)] if p)
     problems.extend(_template_problems(settings))
     if problems:
-        checks.append(Check("configuration", ATTENTION, f"{len(problems)} configuration problem(s)", problems))
-    else:
-        checks.append(
-            Check(
-                "configuration",
-                OK,
-                f"daily tick at {settings.send_hour:02d}:00 {settings.timezone}, mail by {settings.mail_transport}, "
-                f"coordinator {settings.coordinator_email}",
-            )
+        return problem(f"{len(problems)} problem(s) stop the mail", problems)
+    return fine(f"mail by {settings.mail_transport}, from {settings.mail_from}")
+
+
+@doctor_check("configuration", level=WARN, ledger=False)
+def configuration_check(app: App, now: datetime) -> Check:
+    """What works but should be set: the coordinator, a real sender address, a password kept off the wire."""
+    settings = app.settings
+    problems: list[str] = []
+    if not settings.coordinator_email:
+        problems.append(
+            "coordinator_email is not set: no coordinator digest, no activation_overdue notice, and the reminders "
+            "of districts without a contact reach nobody (`apscn config set coordinator_email ADDRESS`)"
         )
-    return checks
+    for key, value in (("mail_from", settings.mail_from), ("coordinator_email", settings.coordinator_email)):
+        if value and _placeholder(value):
+            problems.append(
+                f"{key} {value!r} is a placeholder address: replies and bounces go nowhere "
+                f"(`apscn config set {key} ...`)"
+            )
+    if settings.mail_transport == "smtp" and settings.smtp_security == "none" and settings.smtp_user:
+        problems.append("smtp_security is 'none' with a login: the password would cross the network in clear")
+    if problems:
+        return problem(f"{len(problems)} setting(s) to look at", problems)
+    return fine(f"coordinator {settings.coordinator_email}")
+
+
+def _placeholder(address: str) -> bool:
+    domain = address.rsplit("@", 1)[-1].strip(" >").lower()
+    return any(domain == d or domain.endswith("." + d) for d in PLACEHOLDER_DOMAINS)
 
 
 def _template_problems(settings: Settings) -> list[str]:
@@ -98,26 +126,26 @@ def _template_problems(settings: Settings) -> list[str]:
     return template_problems(settings.templates_dir)
 
 
+@doctor_check("tick", level=FAIL)
 def tick_check(app: App, now: datetime) -> Check:
     last = last_tick(app)
     good = last_tick(app, ok_only=True)
     if last is None:
-        return Check(
-            "tick",
-            ATTENTION,
-            "the daily tick has never run: start `apscn scheduler run`, or schedule `apscn tick` (cron, systemd timer)",
+        return problem(
+            "the daily tick has never run: start `apscn scheduler run`, or schedule `apscn tick` (cron, systemd timer)"
         )
-    if last["finished_at"] is None and now - last["started_at"] > STUCK_TICK:
-        return Check(
-            "tick",
-            ATTENTION,
-            f"the tick started {_ago(now - last['started_at'])} (for {last['today']}) never finished: it died; "
-            "the next run catches up",
-        )
+    unfinished = last["finished_at"] is None
+    runner = (last.get("counts") or {}).get("running") if unfinished else None
+    recent = good is not None and now - good["finished_at"] <= TICK_MAX_AGE
+    if unfinished and (gone(runner) or now - last["started_at"] > STUCK_TICK):
+        how = "was killed before it finished" if gone(runner) else "never finished: it died"
+        what = f"the tick started {_ago(now - last['started_at'])} (for {last['today']}) {how}; the next run catches up"
+        return problem(what, level="" if not recent else WARN)
+    if unfinished and good is None:
+        return Check("", INFO, f"the first tick is running (started {_ago(now - last['started_at'])})")
     if last["finished_at"] is not None and not last["ok"]:
-        return Check("tick", ATTENTION, f"the last tick (for {last['today']}) failed: {last['error']}")
-    if good is None:
-        return Check("tick", INFO, f"the first tick is running (started {_ago(now - last['started_at'])})")
+        return problem(f"the last tick (for {last['today']}) failed: {last['error']}")
+    assert good is not None  # the latest run is ok, or a run after an ok one is still going
     age = now - good["finished_at"]
     counts = good.get("counts") or {}
     what = f"last tick {_ago(age)} for {good['today']}"
@@ -125,17 +153,15 @@ def tick_check(app: App, now: datetime) -> Check:
         queued = sum((counts.get("queued") or {}).values())
         what += f" (queued {queued}, sent {counts.get('sent', 0)}, failed {counts.get('failed', 0)})"
     if counts.get("delivery_error"):
-        return Check("tick", ATTENTION, f"{what}; its delivery failed: {counts['delivery_error']}")
+        return problem(f"{what}; its delivery failed: {counts['delivery_error']}")
     if age > TICK_MAX_AGE:
-        return Check(
-            "tick",
-            ATTENTION,
-            f"{what}: more than {TICK_MAX_AGE.total_seconds() / 3600:.0f} hours; is the scheduler running?",
-        )
-    return Check("tick", OK, what)
+        return problem(f"{what}: more than {TICK_MAX_AGE.total_seconds() / 3600:.0f} hours; is the scheduler running?")
+    return fine(what)
 
 
+@doctor_check("outbox", level=FAIL)
 def outbox_checks(app: App, now: datetime) -> list[Check]:
+    """Failed messages (warn), due messages not going out and messages out of tries (fail), sends cut short."""
     table = Outbox.__table__
     box = table.c
     checks: list[Check] = []
@@ -164,7 +190,7 @@ def outbox_checks(app: App, now: datetime) -> list[Check]:
         checks.append(
             Check(
                 "failed messages",
-                ATTENTION,
+                WARN,
                 f"{by_status['failed']} message(s) failed for good: "
                 "`apscn outbox show ID`, fix, `apscn outbox retry ID`",
                 [f"#{i} {kind} to {to}: {err}" for i, kind, to, err in failed],
@@ -174,7 +200,7 @@ def outbox_checks(app: App, now: datetime) -> list[Check]:
         checks.append(
             Check(
                 "pending messages",
-                ATTENTION,
+                FAIL,
                 f"{by_status['pending']} message(s) waiting, the oldest due {_ago(now - oldest_due)}: "
                 "delivery is not running or the mail server refuses (`apscn outbox list --status pending`)",
             )
@@ -185,7 +211,7 @@ def outbox_checks(app: App, now: datetime) -> list[Check]:
         checks.append(
             Check(
                 "interrupted sends",
-                ATTENTION,
+                WARN,
                 f"{len(stuck)} message(s) left in 'sending' by a sender that stopped ({gone} whose process on this "
                 f"host is gone, {len(stuck) - gone} claimed over {CLAIM_TIMEOUT.seconds // 60} minutes ago); the "
                 "next delivery sends them again with the same Message-ID (`apscn outbox retry ID` puts one back now)",
@@ -200,7 +226,7 @@ def outbox_checks(app: App, now: datetime) -> list[Check]:
         checks.append(
             Check(
                 "retries",
-                ATTENTION,
+                FAIL,
                 f"{tired} message(s) still not delivered after {app.settings.max_attempts} tries; they stay queued",
             )
         )
@@ -211,32 +237,22 @@ def outbox_checks(app: App, now: datetime) -> list[Check]:
     return checks
 
 
-def mail_setup_check(app: App) -> Check:
-    """Fails at once with the line of the mail setup problem that stopped delivery (a login refused, a
-    certificate not trusted ...), while the mail settings are those it happened with."""
-    found = mail_setup.problem(app)
-    if found is None:
-        return Check("mail setup", OK, "no mail setup problem recorded for these settings")
-    paused = f"; {mail_setup.PAUSED}" if found.get("login") else ""
-    return Check("mail setup", ATTENTION, f"{found.get('error')}{paused}")
-
-
-def contact_check(app: App) -> Check:
+@doctor_check("contacts", level=WARN)
+def contact_check(app: App, now: datetime) -> Check:
     with app.ledger.read() as s:
         found = districts_without_contact(s)
     if not found:
-        return Check("contacts", OK, "every district with a connection has a contact")
+        return fine("every district with a connection has a contact")
     names = [f"{d['lea']} {d['name']}" for d in found]
-    return Check(
-        "contacts",
-        ATTENTION,
+    return problem(
         f"{len(found)} district(s) with a connection have no contact: their reminders go to the coordinator to "
         "forward (`apscn district edit LEA --add-email ADDRESS`)",
         names[:LISTED] + ([f"... and {len(names) - LISTED} more"] if len(names) > LISTED else []),
     )
 
 
-def address_check(app: App) -> Check:
+@doctor_check("addresses", level=WARN)
+def address_check(app: App, now: datetime) -> Check:
     """The stored addresses that cannot receive mail (``addresses``): contacts and Onboarding Managers entered
     before addresses were checked where they come in. Reminders skip them."""
     from apscn_tracker.ledger.models import Contact, District, Vendor
@@ -250,81 +266,101 @@ def address_check(app: App) -> Check:
             .order_by(district.lea_code, contact.email)
         )
         for lea, email in rows:
-            problem = address_problem(email)
-            if problem:
-                found.append(
-                    f"{lea} contact {email}: {problem}; `apscn district edit {lea} --remove-email {quote(email)}`"
-                )
+            why = address_problem(email)
+            if why:
+                found.append(f"{lea} contact {email}: {why}; `apscn district edit {lea} --remove-email {quote(email)}`")
         for name, email in s.execute(select(vendor.name, vendor.onboarding_email).order_by(vendor.name)):
-            problem = address_problem(email) if email else None
-            if problem:
+            why = address_problem(email) if email else None
+            if why:
                 fix = f"`apscn vendor edit {quote(name)} --onboarding-email ADDRESS`"
-                found.append(f"{name} onboarding manager {email}: {problem}; {fix}")
+                found.append(f"{name} onboarding manager {email}: {why}; {fix}")
     if not found:
-        return Check("addresses", OK, "every stored address can receive mail")
-    return Check(
-        "addresses",
-        ATTENTION,
+        return fine("every stored address can receive mail")
+    return problem(
         f"{len(found)} stored address(es) cannot receive mail: nothing is sent to them; replace or remove them",
         found[:LISTED] + ([f"... and {len(found) - LISTED} more"] if len(found) > LISTED else []),
     )
 
 
-def scheduler_check(settings: Settings) -> Check:
+SOUND = ("migrations", "integrity", "append_only", "projection")  # `db check`'s checks a reminder depends on
+
+
+@doctor_check("ledger soundness", level=FAIL)
+def soundness_check(app: App, now: datetime) -> list[Check]:
+    """``apscn db check``: an unsound ledger (integrity, migrations, the events and the renewals they make) fails;
+    its other findings (the outbox's rows, file permissions) warn."""
+    result = db_check(app, now=now)
+    found = [c for c in result["checks"] if c["status"] == "problem"]
+    bad = [f"{c['name']}: {c['message']}" for c in found if c["name"] in SOUND]
+    other = [f"{c['name']}: {c['message']}" for c in found if c["name"] not in SOUND]
+    out = [problem(f"{len(bad)} problem(s) in the ledger: `apscn db check` lists them", bad)] if bad else []
+    if other:
+        out.append(Check("ledger upkeep", WARN, f"`apscn db check` found {len(other)} problem(s)", other))
+    return out or [fine("integrity, migrations, and the renewals rebuilt from their events agree (`apscn db check`)")]
+
+
+@doctor_check("scheduler", level=WARN)
+def scheduler_check(app: App, now: datetime) -> Check:
+    settings = app.settings
     if not settings.is_sqlite:
-        return Check("scheduler", INFO, "PostgreSQL ledger: the scheduler holds an advisory lock while it runs")
+        return Check("", INFO, "PostgreSQL ledger: the scheduler holds an advisory lock while it runs")
     pid = scheduler_holder(settings)
     if pid is not None:
-        return Check("scheduler", INFO, f"a scheduler is running (pid {pid})")
-    return Check("scheduler", INFO, "no scheduler is running (fine when cron or a timer runs the tick)")
+        return Check("", INFO, f"a scheduler is running (pid {pid})")
+    return Check("", INFO, "no scheduler is running (fine when cron or a timer runs the tick)")
 
 
-def reminder_hold_check(app: App) -> Check:
+@doctor_check("mail delivery", level=FAIL)
+def mail_delivery_check(app: App, now: datetime) -> Check:
+    """Fails at once with the line of the mail setup problem that stopped delivery (a login refused, a
+    certificate not trusted ...), while the mail settings are those it happened with."""
+    found = mail_setup.problem(app)
+    if found is None:
+        return fine("no mail setup problem recorded for these settings")
+    paused = f"; {mail_setup.PAUSED}" if found.get("login") else ""
+    return problem(f"{found.get('error')}{paused}")
+
+
+@doctor_check("reminders", level=WARN)
+def reminder_hold_check(app: App, now: datetime) -> Check:
     """A warning while district reminders are held (a new ledger, or `apscn reminders pause`): nothing is wrong,
     but districts are not being reminded."""
     r = hold_status(app)
     if not r["held"]:
-        return Check("reminders", OK, "district reminders are running")
+        return fine("district reminders are running")
     until = f" until {r['until']}" if r["until"] else ""
-    return Check(
-        "reminders",
-        WARN,
-        f"district reminders are held{until}: {r['due_today']} would go out today; `apscn reminders start` sends them",
+    return problem(
+        f"district reminders are held{until}: {r['due_today']} would go out today; `apscn reminders start` sends them"
     )
 
 
 def doctor(app: App, *, now: datetime | None = None) -> dict[str, Any]:
-    """Every check; ``ok`` is False when any needs attention."""
+    """Every registered check; ``ok`` is False when any fails."""
     now = now or datetime.now(UTC)
-    checks = config_checks(app.settings)
+    checks = [c for entry in CHECKS if not entry.ledger for c in run_entry(entry, app, now)]
     try:
-        app.ledger  # noqa: B018  (opens it, applies pending migrations)
+        app.ledger  # noqa: B018  (opens it, applies pending migrations; refused where there is none)
     except Exception as exc:  # the ledger cannot be opened: nothing else can be checked
-        checks.append(Check("ledger", ATTENTION, str(exc).splitlines()[0]))
+        checks.append(Check("ledger", FAIL, str(exc).splitlines()[0]))
         return _result(checks, now)
     if app.ledger.full_disk:
         what = "its disk is full: it can be read, no change can be recorded (the tick neither); free some space"
-        checks.append(Check("ledger", ATTENTION, what))
+        checks.append(Check("ledger", FAIL, what))
     else:
         checks.append(Check("ledger", OK, f"{app.ledger.dialect} ledger open, schema up to date"))
-    checks.append(tick_check(app, now))
-    checks.append(mail_setup_check(app))
-    checks.extend(outbox_checks(app, now))
-    checks.append(contact_check(app))
-    checks.append(address_check(app))
-    checks.append(scheduler_check(app.settings))
-    checks.append(reminder_hold_check(app))
+    checks.extend(c for entry in CHECKS if entry.ledger for c in run_entry(entry, app, now))
     return _result(checks, now)
 
 
 def config_failure(exc: Exception, *, now: datetime | None = None) -> dict[str, Any]:
     """The result when the configuration cannot even be loaded."""
-    return _result([Check("configuration", ATTENTION, str(exc))], now or datetime.now(UTC))
+    return _result([Check("configuration", FAIL, str(exc))], now or datetime.now(UTC))
 
 
 def _result(checks: list[Check], now: datetime) -> dict[str, Any]:
     return {
-        "ok": not any(c.status == ATTENTION for c in checks),
+        "ok": not any(c.status == FAIL for c in checks),
+        "warnings": sum(1 for c in checks if c.status == WARN),
         "checked_at": now.isoformat(timespec="seconds"),
         "checks": [asdict(c) for c in checks],
     }

@@ -79,7 +79,9 @@ def prepare_message(
         look=look,
     )
     if not who.to:
-        log.warning("not queuing %s (%s): nobody to send it to (%s)", kind, key, "; ".join(who.missing))
+        missing = "; ".join(who.missing)
+        group = f"{kind} not queued: nobody to send it to ({missing}); `apscn doctor` lists the districts"
+        log.warning("not queuing %s (%s): nobody to send it to (%s)", kind, key, missing, extra={"group": group})
         return None
     year = ctx["school_year"]["start"] if ctx.get("school_year") else None
     return outbox_values(

@@ -16,7 +16,7 @@ from sqlmodel import col
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
-from apscn_tracker.ledger.models import Renewal
+from apscn_tracker.ledger.models import Event, Renewal
 from apscn_tracker.resources import data_dir
 from apscn_tracker.services import connections, districts, links, renewals, roster, vendors
 from apscn_tracker.services.app import App
@@ -50,7 +50,7 @@ def init(app: App, *, demo: bool = False, hold_reminders: bool = False) -> dict[
     config_written = write_example_config(app, coordinator=demo_coordinator)
     if config_written and demo_coordinator:  # the demo's emails go to its (reserved .example) coordinator
         app.settings = replace(app.settings, coordinator_email=app.settings.coordinator_email or demo_coordinator)
-    ledger = app.ledger  # creates the file and applies migrations
+    ledger = app.create_ledger()  # the only place a ledger is created; applies migrations
     seeded = vendors.ensure_xello(app)
     result = roster.apply_roster(app, roster=roster.read_roster(data_dir() / BUNDLED_ROSTER), origin=BUNDLED_ROSTER)
     if hold_reminders and not demo and result["added"] == result["districts"]:  # nothing was there: a new ledger
@@ -63,15 +63,22 @@ def init(app: App, *, demo: bool = False, hold_reminders: bool = False) -> dict[
         "config_written": config_written,
         "roster": {k: result[k] for k in ("added", "updated", "unchanged")},
         "link_key": links.ensure_key(app.settings),  # signs the links in district emails (owner-only)
+        "already": not seeded and not result["added"],  # a second `init`: the ledger was ready
     }
     if demo:
-        out["demo"] = build_demo(app)
+        out["demo"] = {} if _demo_built(app) else build_demo(app)
         with app.ledger.write() as s:
             if hold.held_on(s, app.today):
                 hold.set_hold(s, app, held=False, note="demo")
     with app.ledger.read() as s:
         out["reminders_held"] = hold.held_on(s, app.today)
     return out
+
+
+def _demo_built(app: App) -> bool:
+    """Whether ``init --demo`` ran here before (its requests carry the note "demo"): a second run changes nothing."""
+    with app.ledger.read() as s:
+        return bool(s.scalar(select(func.count()).select_from(Event).where(col(Event.note) == "demo")))
 
 
 def _demo_spec() -> dict[str, Any]:

@@ -164,6 +164,16 @@ def history(app: App, *, lea: str) -> list[dict[str, Any]]:
             "note": note,
             "data": (loaded := json.loads(data) if data else None),
             "source": loaded.get("source") if isinstance(loaded, dict) else None,  # link: reported by the district
+            "change": what_changed(kind, loaded),
         }
         for at, on, kind, vname, sy, actor, note, data in rows
     ]
+
+
+def what_changed(kind: str, data: dict[str, Any] | None) -> str | None:
+    """What a correction changed, in words: ``requested 2026-09-10 -> 2026-09-08``, ``undid enabled (was ...)``."""
+    if kind != "corrected" or not data:
+        return None
+    if data.get("undo"):
+        return f"undid {str(data['undo']).removesuffix('_on')} (was {data.get('old')})"
+    return f"{str(data.get('field', '')).removesuffix('_on')} {data.get('old')} -> {data.get('new')}"

@@ -44,7 +44,10 @@ def test_today_is_taken_in_the_configured_time_zone(home):
     ("text", "message"),
     [
         ("smtp_password = 'hunter2'", "must not be stored"),
-        ("nonsense = 1", "unknown setting"),
+        ("nonsense = 1", "unknown key 'nonsense' in the top level"),
+        ("send_our = 8", "the nearest known key is 'send_hour'"),
+        ("[reminders]\nlapsed_every_day = 3", r"'lapsed_every_day' in \[reminders\].*nearest .* 'lapsed_every_days'"),
+        ("[reminders]\ncoordinator_email = 'c@x.org'", r"coordinator_email .* is in \[reminders\], not at the top"),
         ("send_hour = 25", "0..23"),
         ("mail_transport = 'pigeon'", "file"),
         ("extra_closures = ['2026-13-01']", "not a date"),
@@ -154,8 +157,8 @@ def refused_by_every_command(cli, home, good_url, needle, where):
         assert result.exit_code == 1, (command, result.output)
         assert "Traceback" not in result.output and "s3cret" not in result.output, (command, result.output)
         if command == "doctor":  # doctor reports it as its configuration check, on standard output
-            assert result.stderr == "" and result.stdout.startswith("!! configuration: "), result.output
-            line = result.stdout.splitlines()[0].removeprefix("!! configuration: ")
+            assert result.stderr == "" and result.stdout.startswith("FAIL configuration: "), result.output
+            line = result.stdout.splitlines()[0].removeprefix("FAIL configuration: ")
         else:
             assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
             line = result.stderr.removeprefix("error: ")

@@ -27,7 +27,7 @@ def test_commands_are_listed_before_groups_each_in_the_order_they_were_registere
     ctx = typer.Context(group)
     names = group.list_commands(ctx)
     assert names[:3] == ["init", "connect", "request"]
-    groups = ["district", "vendor", "outbox", "scheduler", "db", "reminders"]
+    groups = ["district", "vendor", "outbox", "scheduler", "db", "reminders", "config"]
     assert [n for n in names if n in groups] == groups
     assert set(names[-len(groups) - 2 :]) <= {*groups, "user", "keys"}  # groups after commands (more may come)
     group.get_command(ctx, "db")

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from apscn_tracker.mail.kinds import EMAIL_KINDS
-from apscn_tracker.services.doctor import config_checks
+from apscn_tracker.services.doctor import run_check
 from tests.support.mail import TODAY, mail_settings
 
 
 def _configuration(make_app, **settings):
-    (check,) = config_checks(make_app(TODAY, **mail_settings(**settings)).settings)
+    (check,) = run_check("mail setup", make_app(TODAY, **mail_settings(**settings)))
     return check
 
 
@@ -28,7 +28,7 @@ def test_doctor_names_a_template_missing_for_any_kind(make_app, tmp_path: Path, 
     own.mkdir()
     (own / f"{kind}.body.txt").write_text('{% extends "_our_layout.body.txt" %}\n', encoding="utf-8")
     check = _configuration(make_app, templates_dir=str(own))
-    assert check.status == "attention"
+    assert check.status == "fail"
     assert check.details == ["email templates missing: _our_layout.body.txt"]
 
 
@@ -37,6 +37,6 @@ def test_doctor_names_the_file_and_line_of_a_broken_template_in_the_coordinators
     own.mkdir()
     (own / "report_ready.body.html").write_text("<p>\n{{ path }\n", encoding="utf-8")
     check = _configuration(make_app, templates_dir=str(own))
-    assert check.status == "attention"
+    assert check.status == "fail"
     (line,) = check.details
     assert line.startswith(f"template {own / 'report_ready.body.html'}, line 2: ")

@@ -173,8 +173,9 @@ def test_a_smtp_password_outside_ascii_gives_one_line_and_leaves_no_trace(home):
         assert "Traceback" not in result.stderr, (args, result.stderr)
         assert "APSCN_SMTP_PASSWORD" in result.stdout + result.stderr, args
     assert runs["outbox send"].stderr.count("\n") == 1 and "ASCII" in runs["outbox send"].stderr
-    (config,) = [c for c in json.loads(runs["doctor --json"].stdout)["checks"] if c["name"] == "configuration"]
-    assert any("APSCN_SMTP_PASSWORD holds characters outside ASCII" in line for line in config["details"]), config
+    (mail,) = [c for c in json.loads(runs["doctor --json"].stdout)["checks"] if c["name"] == "mail setup"]
+    assert mail["status"] == "fail"  # no login can work: no mail at all
+    assert any("APSCN_SMTP_PASSWORD holds characters outside ASCII" in line for line in mail["details"]), mail
     (row,) = json.loads(shown.stdout)
     assert row["status"] == "pending" and row["attempts"] == 0 and row["last_error"] is None  # nothing claimed
     ledger = b"".join(p.read_bytes() for p in home.glob("apscn.db*")).decode("utf-8", "replace")

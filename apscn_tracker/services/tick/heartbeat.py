@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import TickRun
+from apscn_tracker.mail.owners import worker_id
 from apscn_tracker.services.app import App
 
 run_t = TickRun.__table__.c
@@ -19,7 +20,8 @@ run_t = TickRun.__table__.c
 def start_heartbeat(app: App, started: datetime) -> int:
     """Open the row of a run (not ok until it finishes); returns its id."""
     with app.ledger.write() as s:
-        run = TickRun(today=app.today, started_at=started, ok=False)
+        # who runs it, until its counts replace this: a run whose process is gone was killed (``doctor``)
+        run = TickRun(today=app.today, started_at=started, ok=False, counts=json.dumps({"running": worker_id()}))
         s.add(run)
         s.flush()
         return int(run.id)  # type: ignore[arg-type]
