@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 import tomllib
-from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from apscn_tracker.addresses import address_problem
+from apscn_tracker import config_values as cv
 from apscn_tracker.errors import InputError
 
 
@@ -130,225 +127,51 @@ def parse_date(text: str, what: str = "date") -> date:
     return day
 
 
-# -- validation: every value, from the file, the environment or an option, checked here and only here ----------
-
-
-class _Bad(Exception):
-    """A value refused by a check: what is expected, and what is wrong with it when that says more."""
-
-    def __init__(self, expected: str, problem: str = "") -> None:
-        super().__init__(expected)
-        self.expected, self.problem = expected, problem
-
-
-Check = Callable[[Any], Any]
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
-_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._:-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")  # whole text (fullmatch)
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+._-]{0,30})://")
-_DB_SCHEME = re.compile(r"(sqlite|postgresql)(\+[a-z0-9_]+)?")
-
-
-def _text(limit: int, what: str = "one line of text") -> Check:
-    def check(value: Any) -> str:
-        if not isinstance(value, str) or _CONTROL.search(value) or len(value) > limit:
-            raise _Bad(f"{what} (at most {limit} characters)")
-        return value
-
-    return check
-
-
-def _whole(low: int, high: int, what: str = "a whole number", expected: str = "") -> Check:
-    def check(value: Any) -> int:
-        if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,12}\s*", value):
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise _Bad(expected or f"{what} from {low} to {high}")
-        return value
-
-    return check
-
-
-def _seconds(high: float) -> Check:
-    def check(value: Any) -> float:
-        if isinstance(value, str) and re.fullmatch(r"\s*\d{1,9}(?:\.\d{1,9})?\s*", value):
-            value = float(value)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= high:
-            raise _Bad(f"a number of seconds above 0 and at most {high:g}")  # NaN fails the range too
-        return float(value)
-
-    return check
-
-
-def _choice(*options: str) -> Check:
-    def check(value: Any) -> str:
-        if value not in options:
-            raise _Bad(" or ".join(", ".join(repr(o) for o in options).rsplit(", ", 1)))
-        return str(value)
-
-    return check
-
-
-def _zone(value: Any) -> str:
-    if not isinstance(value, str):
-        raise _Bad("the name of a time zone like 'America/Chicago'")
-    try:
-        ZoneInfo(value)
-    except Exception:  # unknown, a folder ('America'), a path outside the zone database, not a zone file
-        raise _Bad("the name of a time zone like 'America/Chicago'", "not a known time zone") from None
-    return value
-
-
-def _address(value: Any) -> str:
-    expected = "one email address like 'coordinator@coop.k12.ar.us'"
-    if not isinstance(value, str):
-        raise _Bad(expected)
-    problem = address_problem(value.strip(), local_domain=True)  # the one definition (addresses.py)
-    if problem:
-        raise _Bad(expected, problem)
-    return value.strip()
-
-
-def _web_url(value: Any) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if not re.fullmatch(r"https?://[^\s/]+\S*", text) or len(text) > 500 or _CONTROL.search(text):
-        raise _Bad("a web address like 'https://adedata.arkansas.gov/apscn-request' (http or https)")
-    return text
-
-
-def _host(value: Any) -> str:
-    if not isinstance(value, str) or len(value) > 253 or not _HOST.fullmatch(value):
-        raise _Bad("a host name or IP address like 'smtp.coop.k12.ar.us'")
-    return value
-
-
-def _database_url(value: Any) -> str:
-    expected = "a URL like 'sqlite:////srv/apscn/apscn.db' or 'postgresql+psycopg://user@host/apscn'"
-    if not isinstance(value, str) or _CONTROL.search(value):
-        raise _Bad(expected)
-    scheme = _SCHEME.match(value)
-    if scheme is None:
-        raise _Bad(expected, "not a URL")
-    if not _DB_SCHEME.fullmatch(scheme.group(1)):
-        raise _Bad(expected, f"the scheme {scheme.group(1)!r} is not one the tracker uses")
-    return value
-
-
-def _public_url(value: Any) -> str:
-    scheme = _SCHEME.match(value) if isinstance(value, str) and not _CONTROL.search(value) else None
-    if scheme is None or scheme.group(1).lower() not in ("http", "https") or not value[scheme.end() :].strip("/"):
-        raise _Bad("an http or https address like 'https://apscn.coop.k12.ar.us'")
-    return value.rstrip("/")
-
-
-def _day(value: Any) -> date:
-    if type(value) is not date:  # a TOML date; a datetime (a date subclass) carries a time: refused
-        if not isinstance(value, str):
-            raise _Bad("a date like 2026-06-30")
-        try:
-            value = date.fromisoformat(value.strip())
-        except ValueError:
-            raise _Bad("a date like 2026-06-30", "not a date") from None
-    if not 1990 <= value.year <= 2199:  # the school years the tracker handles; 9999-12-31 has no next year
-        raise _Bad("a date from 1990 to 2199")
-    return value
-
-
-def _days(value: Any) -> tuple[date, ...]:
-    if not isinstance(value, list | tuple):
-        raise _Bad("a list of dates like ['2026-12-28']")
-    days = []
-    for v in value:
-        try:
-            days.append(_day(v))
-        except _Bad as bad:
-            raise _Bad(
-                "a list of dates like ['2026-12-28']", f"{_toml(v, 40)}: {bad.problem or bad.expected}"
-            ) from None
-    return tuple(days)
-
-
-def _path(value: Any) -> Path:
-    if not isinstance(value, str | Path) or not str(value).strip() or "\x00" in str(value):
-        raise _Bad("the path of a folder")
-    return Path(str(value)).expanduser()
-
-
-def _pem_file(value: Any) -> Path:
-    path = _path(value)  # then it must be a file: a file of PEM certificates
-    if not path.is_file():
-        raise _Bad("the path of a file of PEM certificates (the CA of the SMTP server)", "no such file")
-    return path
-
-
-def _renewal_days(value: Any) -> tuple[int, ...]:
-    expected = "a list of whole days before June 30, distinct, each from 1 to 366, like [60, 30, 14, 7, 1]"
-    if not isinstance(value, list | tuple) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
-        raise _Bad(expected)
-    if any(not 1 <= v <= 366 for v in value):
-        raise _Bad(expected, "a day out of range")
-    twice = sorted(day for day, n in Counter(value).items() if n > 1)
-    if twice:
-        raise _Bad(expected, f"{', '.join(map(str, twice))} listed twice")
-    return tuple(sorted(value, reverse=True))
-
-
+Check = cv.Check
 _CHECKS: dict[str, Check] = {
-    "home": _path,
-    "database_url": _database_url,
-    "today": _day,
-    "mail_transport": _choice("file", "smtp"),
-    "smtp_host": _host,
-    "smtp_port": _whole(1, 65535, "a port number"),
-    "smtp_user": _text(254),
-    "smtp_password": _text(1024),
-    "smtp_security": _choice("none", "starttls", "ssl"),
-    "smtp_timeout": _seconds(600),
-    "smtp_ca_file": _pem_file,
-    "mail_from": _text(998, "one sender line like 'APSCN Tracker <tracker@coop.k12.ar.us>'"),
-    "coordinator_email": _address,
-    "coordinator_name": _text(200),
-    "bounce_address": _address,
-    "request_form_url": _web_url,
-    "timezone": _zone,
-    "send_hour": _whole(0, 23, expected="a whole hour of the day, 0..23"),
-    "activation_working_days": _whole(1, 60, "a number of working days"),
-    "extra_closures": _days,
-    "removed_closures": _days,
-    "christmas_collision": _choice("before", "after"),
-    "templates_dir": _path,
-    "max_attempts": _whole(1, 100, "a number of tries"),
-    "public_url": _public_url,
+    "home": cv.path,
+    "database_url": cv.database_url,
+    "today": cv.day,
+    "mail_transport": cv.choice("file", "smtp"),
+    "smtp_host": cv.host,
+    "smtp_port": cv.whole(1, 65535, "a port number"),
+    "smtp_user": cv.text(254),
+    "smtp_password": cv.text(1024),
+    "smtp_security": cv.choice("none", "starttls", "ssl"),
+    "smtp_timeout": cv.seconds(600),
+    "smtp_ca_file": cv.pem_file,
+    "mail_from": cv.text(998, "one sender line like 'APSCN Tracker <tracker@coop.k12.ar.us>'"),
+    "coordinator_email": cv.address,
+    "coordinator_name": cv.text(200),
+    "bounce_address": cv.address,
+    "request_form_url": cv.web_url,
+    "timezone": cv.zone,
+    "send_hour": cv.whole(0, 23, expected="a whole hour of the day, 0..23"),
+    "activation_working_days": cv.whole(1, 60, "a number of working days"),
+    "extra_closures": cv.days,
+    "removed_closures": cv.days,
+    "christmas_collision": cv.choice("before", "after"),
+    "templates_dir": cv.path,
+    "max_attempts": cv.whole(1, 100, "a number of tries"),
+    "public_url": cv.public_url,
 }
 _REMINDER_CHECKS: dict[str, Check] = {
-    "renewal_days_before": _renewal_days,
-    "lapsed_every_days": _whole(1, 366, "a number of days"),
-    "lapsed_weekly_days": _whole(0, 366, "a number of days"),
-    "lapsed_then_every_days": _whole(1, 366, "a number of days"),
-    "overdue_every_working_days": _whole(1, 60, "a number of working days"),
-    "details_first_working_days": _whole(1, 60, "a number of working days"),
-    "details_every_working_days": _whole(1, 60, "a number of working days"),
-    "details_max": _whole(1, 100, "a number of reminders"),
+    "renewal_days_before": cv.renewal_days,
+    "lapsed_every_days": cv.whole(1, 366, "a number of days"),
+    "lapsed_weekly_days": cv.whole(0, 366, "a number of days"),
+    "lapsed_then_every_days": cv.whole(1, 366, "a number of days"),
+    "overdue_every_working_days": cv.whole(1, 60, "a number of working days"),
+    "details_first_working_days": cv.whole(1, 60, "a number of working days"),
+    "details_every_working_days": cv.whole(1, 60, "a number of working days"),
+    "details_max": cv.whole(1, 100, "a number of reminders"),
 }
-
-
-def _toml(value: Any, limit: int = 60) -> str:
-    """``value`` written roughly as in config.toml (dates bare, true/false), cut to ``limit`` characters."""
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, date):
-        text = value.isoformat()
-    elif isinstance(value, list | tuple):
-        text = "[" + ", ".join(_toml(v, limit) for v in value[:20]) + (", ...]" if len(value) > 20 else "]")
-    else:
-        text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _shown(key: str, value: Any) -> str:
     """The value as the message shows it: never a secret or a database URL (it may carry a password)."""
     if key in _SECRET_KEYS or (key == "database_url" and isinstance(value, str)):
         return ""
-    return f" = {_toml(value)}"
+    return f" = {cv.toml(value)}"
 
 
 def _checked(key: str, value: Any, where: str, checks: dict[str, Check], prefix: str = "") -> Any:
@@ -356,7 +179,7 @@ def _checked(key: str, value: Any, where: str, checks: dict[str, Check], prefix:
     is expected."""
     try:
         return checks[key](value)
-    except _Bad as bad:
+    except cv.Bad as bad:
         problem = f"{bad.problem}; " if bad.problem else ""
         raise ConfigError(f"{prefix}{key}{_shown(key, value)} {where}: {problem}expected {bad.expected}") from None
 
