@@ -29,7 +29,7 @@ def doctor(as_json: JsonOpt = False) -> None:
         with closing(ctx):
             result = svc.doctor(ctx)
     warned = result["warnings"]
-    ok = f"reminders can go out; {warned} warning(s) to look at (warn above)" if warned else "all good"
+    ok = f"nothing stops the reminders; {warned} warning(s) to look at (warn above)" if warned else "all good"
     print_checks(result, marks=_MARK, ok=ok, bad="the reminders are at risk: fix what FAIL says above", as_json=as_json)
 
 

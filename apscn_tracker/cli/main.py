@@ -48,7 +48,7 @@ class RootGroup(LazyGroup):
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name, command, rest = super().resolve_command(ctx, args)
-        if name != "scheduler":  # the long-running loop logs as it goes
+        if name not in ("scheduler", "serve"):  # the long-running loop and server log as they go
             ctx.with_resource(grouped_warnings())
         return name, command, rest
 

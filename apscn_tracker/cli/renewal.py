@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from apscn_tracker.cli.completion import complete_lea
 from apscn_tracker.cli.lazy import LazyCommands
 from apscn_tracker.cli.options import JsonOpt, LeaArg, TodayOpt, VendorOpt, YearOpt, make_app, parse_day
 from apscn_tracker.cli.output import emit_json
@@ -18,7 +19,11 @@ OnOpt = Annotated[str | None, typer.Option("--on", help="Date it happened (defau
 NoteOpt = Annotated[str | None, typer.Option("--note", help="A note kept in the history.")]
 LeasArg = Annotated[
     list[str] | None,
-    typer.Argument(help="LEA codes or unique parts of district names (several: all or nothing).", show_default=False),
+    typer.Argument(
+        help="LEA codes or unique parts of district names (several: all or nothing).",
+        show_default=False,
+        autocompletion=complete_lea,
+    ),
 ]
 FromOpt = Annotated[
     Path | None,

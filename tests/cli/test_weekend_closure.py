@@ -7,6 +7,7 @@ from __future__ import annotations
 def test_a_closure_on_a_saturday_is_warned_in_one_line_and_the_command_goes_on(cli, home):
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text('extra_closures = ["2026-12-26", "2026-12-28"]\n')
+    assert cli("init", today="2026-11-02").exit_code == 0
     result = cli("calendar", today="2026-11-02")
     assert result.exit_code == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
@@ -19,5 +20,6 @@ def test_a_closure_on_a_saturday_is_warned_in_one_line_and_the_command_goes_on(c
 def test_a_closure_on_a_weekday_draws_no_warning(cli, home):
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text('extra_closures = ["2026-12-28"]\n')
+    assert cli("init", today="2026-11-02").exit_code == 0
     result = cli("calendar", today="2026-11-02")
     assert result.exit_code == 0 and "warning" not in result.stderr

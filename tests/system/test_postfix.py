@@ -225,11 +225,12 @@ def test_postfix_a_self_signed_certificate_stops_delivery_naming_smtp_ca_file_un
 
 
 def doctor_line(result: subprocess.CompletedProcess) -> str | None:
-    """The line of ``doctor --json``'s mail setup check when it fails (doctor then exits 1), else None."""
-    (check,) = [c for c in json.loads(result.stdout)["checks"] if c["name"] == "mail setup"]
+    """The line of ``doctor --json``'s mail delivery check (the setup failure that stopped delivery) when it fails
+    (doctor then exits 1), else None."""
+    (check,) = [c for c in json.loads(result.stdout)["checks"] if c["name"] == "mail delivery"]
     if check["status"] == "ok":
         return None
-    assert result.returncode == 1 and check["status"] == "attention"
+    assert result.returncode == 1 and check["status"] == "fail"
     return check["message"]
 
 
@@ -275,7 +276,7 @@ def test_an_outbox_folder_that_cannot_be_written_stops_delivery_naming_it(make_a
     line = one_error(apscn("outbox", "send"))
     assert "outbox folder" in line and "APSCN_HOME" in line
     untouched(app)
-    assert any(c["name"] == "mail setup" and c["status"] == "attention" for c in doctor(app)["checks"])
+    assert any(c["name"] == "mail delivery" and c["status"] == "fail" for c in doctor(app)["checks"])
 
 
 # -- 5. Message-IDs, 6. bounces -----------------------------------------------------------------------------------

@@ -120,7 +120,8 @@ def test_doctor_fails_on_a_fresh_ledger_until_the_tick_runs_and_then_only_warns(
     fresh = _on(mode, width, "doctor")
     assert fresh.code == 1
     assert "FAIL tick: the daily tick has never run" in fresh.out
-    assert "warn contacts: 29 district(s) with a connection have no contact" in fresh.out
+    assert "warn contacts: 257 district(s) with a connection have no contact" in fresh.out
+    assert "warn reminders: district reminders are held" in fresh.out  # a new ledger: until `reminders start`
     assert fresh.lines[-1] == "the reminders are at risk: fix what FAIL says above"
     assert apscn("config", "set", "coordinator_email", "pat@coop.k12.ar.us").code == 0
     assert cli("tick", today=DAY).exit_code == 0
@@ -128,7 +129,7 @@ def test_doctor_fails_on_a_fresh_ledger_until_the_tick_runs_and_then_only_warns(
     assert ticked.code == 0, ticked.out
     assert "FAIL" not in ticked.out and "ok   tick: last tick" in ticked.out
     assert "is a placeholder" in ticked.out  # the example's mail_from, apscn-tracker@coop.example
-    assert ticked.lines[-1].startswith("reminders can go out; 2 warning(s)")
+    assert ticked.lines[-1].startswith("nothing stops the reminders; 3 warning(s)")  # held is one of them
     assert all(len(line) <= width for line in ticked.lines) or mode == "pipe" and width == 200, ticked.out
 
 
@@ -149,18 +150,19 @@ def test_a_killed_tick_is_reported_as_killed(home, cli, make_app):
 def test_tick_without_a_coordinator_counts_its_warnings_instead_of_one_line_per_key(home, cli):
     assert cli("init", today=DAY).exit_code == 0
     assert cli("connect", "--all", today=DAY).exit_code == 0
-    run = apscn("tick", APSCN_TODAY=DAY)
+    assert cli("reminders", "start", today=DAY).exit_code == 0
+    run = apscn("tick", APSCN_TODAY="2026-09-16")  # a lapsed notice is due for every district (none requested)
     assert run.code == 0
     assert run.err.splitlines() == [
         "warning: lapsed_notice not queued: nobody to send it to (the district has no contact); "
-        "`apscn doctor` lists the districts (29 times)"
+        "`apscn doctor` lists the districts (257 times)"
     ]
 
 
 @pytest.mark.parametrize(
     ("args", "shown"),
     [
-        (["request", "--help"], ["{LEA}", "--on DATE", "--year YEAR", "--vendor VENDOR", "--note TEXT"]),
+        (["request", "--help"], ["[LEA]...", "--from FILE", "--on DATE", "--year YEAR", "--vendor VENDOR"]),
         (["district", "edit", "--help"], ["--add-email EMAIL", "--name NAME"]),
         (["status", "--help"], ["--lea LEA", "--today DATE", "--only STATUS"]),
         (["outbox", "list", "--help"], ["--limit N"]),
