@@ -101,8 +101,9 @@ def init(
         where = ctx.settings.home if ctx.settings.is_sqlite else result["dialect"]
         typer.echo(f"the ledger in {where} is ready (initialised before); roster: {r['updated']} updated")
         return
+    where = f"in {ctx.settings.home} " if ctx.settings.is_sqlite else ""  # which folder: APSCN_HOME may be unset
     typer.echo(
-        f"ledger ready ({result['dialect']}); roster: {r['added']} added, {r['updated']} updated, "
+        f"ledger ready {where}({result['dialect']}); roster: {r['added']} added, {r['updated']} updated, "
         f"{r['unchanged']} unchanged" + ("; Xello added" if result["xello_seeded"] else "")
     )
     if result["config_written"]:

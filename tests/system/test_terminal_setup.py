@@ -105,7 +105,7 @@ def test_a_folder_without_a_ledger_is_refused_in_one_line_and_nothing_is_created
 @pytest.mark.parametrize("demo", [[], ["--demo"]], ids=["init", "init --demo"])
 def test_init_run_twice_says_the_ledger_is_ready_and_exits_0(home, mode, demo):
     first = apscn("init", *demo, mode=mode, APSCN_TODAY=DAY)
-    assert first.code == 0 and "ledger ready" in first.out
+    assert first.code == 0 and f"ledger ready in {home} (sqlite)" in first.out  # which folder, APSCN_HOME or not
     again = apscn("init", *demo, mode=mode, APSCN_TODAY=DAY)
     assert again.code == 0, again.err
     assert f"the ledger in {home} is ready (initialised before)" in again.out
