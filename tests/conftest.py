@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from apscn_tracker.config import load_settings
 from apscn_tracker.services.app import App
+from tests.support.smtp_server import Server
 
 _ENV_PREFIX = "APSCN_"
 pytest_plugins = ["tests.support.scheduler"]  # the `schedulers` fixture
@@ -152,3 +153,12 @@ class Cli:
 @pytest.fixture
 def cli() -> Cli:
     return Cli()
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on loopback (aiosmtpd), on a free port; ``smtp.received`` holds what it accepted."""
+    server = Server()
+    server.start()
+    yield server
+    server.stop()

@@ -7,24 +7,13 @@ from __future__ import annotations
 import csv
 import json
 
-import pytest
-
 from apscn_tracker.config import load_settings
 from apscn_tracker.resources import data_dir
-from tests.support.smtp_server import Server
 from tests.support.snapshot import snapshot
 
 T = "2026-09-16"  # 2026-27 has begun (a district without a request has no data); a lapsed notice is due
 NOT_RENEWED = ["0101000", "0401000", "2906000", "6001000", "6040700", "7207000", "7510000"]
 COORDINATOR = "coordinator@coop.example"
-
-
-@pytest.fixture
-def smtp():
-    server = Server()
-    server.start()
-    yield server
-    server.stop()
 
 
 def bundled_leas() -> list[str]:

@@ -21,15 +21,6 @@ from apscn_tracker.services import districts
 from apscn_tracker.services.delivery import deliver_pending
 from apscn_tracker.services.outbox import outbox_rows, retry_failed, retry_message
 from tests.support.mail import COORDINATOR, ENABLED, NOW, TODAY, build_scenario, mail_settings, queue, rows
-from tests.support.smtp_server import Server
-
-
-@pytest.fixture
-def smtp():
-    server = Server()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

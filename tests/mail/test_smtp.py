@@ -31,14 +31,6 @@ NOTHING = {"sent": 0, "failed": 0, "retrying": 0}
 SECRET = "Hunter2-s3cret-XYZ"
 
 
-@pytest.fixture
-def smtp():
-    server = Server()
-    server.start()
-    yield server
-    server.stop()
-
-
 def smtp_settings(server: Server, **extra: Any) -> dict[str, Any]:
     return mail_settings(mail_transport="smtp", smtp_host="127.0.0.1", smtp_port=server.port, smtp_timeout=5, **extra)
 

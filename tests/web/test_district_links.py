@@ -27,7 +27,6 @@ from apscn_tracker.services.status import history, status_rows
 from apscn_tracker.web.links import HideLinks
 from tests.support.links import PUBLIC, A, B, linked_ledger, tokens
 from tests.support.mail import parse, parts
-from tests.support.smtp_server import Server
 from tests.support.snapshot import snapshot
 from tests.support.web import served
 
@@ -44,14 +43,6 @@ def ledger(make_app, monkeypatch):
     renewals.record_request(app, lea=A, year="2026-27", on=date(2027, 4, 1))
     app.close()
     return app
-
-
-@pytest.fixture
-def smtp():
-    server = Server()
-    server.start()
-    yield server
-    server.stop()
 
 
 def tick(today: str, port: int) -> None:
