@@ -71,6 +71,8 @@ def find(
     rows = find_districts(make_app(), text=text)
     if as_json:
         emit_json(rows)
+    elif not rows:
+        typer.echo(f"no district's code, NCES LEA ID or name matches {text!r}; `apscn district list` lists them all")
     else:
         print_table(rows, [("lea", "LEA"), ("name", "District"), ("county", "County"), ("nces_leaid", "NCES")])
 

@@ -22,17 +22,15 @@ def find_districts(app: App, *, text: str) -> list[dict[str, Any]]:
     if not needle:
         raise InputError("give a code, an NCES LEA ID or a part of a district name")
     d = District.__table__.c
+    matches = [
+        d.lea_code == lookup_code(needle),
+        d.nces_leaid == needle,
+        func.lower(d.name).contains(needle.lower(), autoescape=True),
+    ]
+    if needle.isascii() and needle.isdigit():  # the start of a code: "010" finds 0101000 and 0104000
+        matches += [d.lea_code.startswith(needle, autoescape=True), d.nces_leaid.startswith(needle, autoescape=True)]
     with app.ledger.read() as s:
         rows = s.execute(
-            select(d.lea_code, d.name, d.county, d.nces_leaid)
-            .where(
-                or_(
-                    d.lea_code == lookup_code(needle),
-                    d.nces_leaid == needle,
-                    func.lower(d.name).contains(needle.lower(), autoescape=True),
-                )
-            )
-            .order_by(d.lea_code)
-            .limit(LIMIT)
+            select(d.lea_code, d.name, d.county, d.nces_leaid).where(or_(*matches)).order_by(d.lea_code).limit(LIMIT)
         ).all()
     return [{"lea": lea, "name": name, "county": county, "nces_leaid": nces} for lea, name, county, nces in rows]

@@ -83,3 +83,5 @@ def test_district_find_searches_codes_nces_ids_and_names(ready):
     assert [r["lea"] for r in ready.json("district", "find", "0500001")] == ["0101000"]
     assert [r["lea"] for r in ready.json("district", "find", "0401000")] == ["0401000"]
     assert len(ready.json("district", "find", "little rock")) == 3
+    assert [r["lea"] for r in ready.json("district", "find", "010")] == ["0101000", "0104000"]  # a code's start
+    assert "no district's code, NCES LEA ID or name matches 'zzz'" in ready("district", "find", "zzz").stdout
