@@ -105,6 +105,7 @@ def test_two_ledgers_give_the_same_key_two_message_ids(make_app, tmp_path, monke
     found = []
     for name in ("a", "b"):
         monkeypatch.setenv("APSCN_HOME", str(tmp_path / name))
+        monkeypatch.delenv("APSCN_DATABASE_URL", raising=False)  # each its own SQLite file, on a PostgreSQL run too
         app = make_app(TODAY, **mail_settings())
         build_scenario(app)
         found.append(queue(app, "coordinator_digest").message_id)

@@ -286,6 +286,7 @@ def test_postfix_two_ledgers_give_the_same_message_different_message_ids(mx, mak
     ids = []
     for name in ("rehearsal", "production"):
         monkeypatch.setenv("APSCN_HOME", str(tmp_path / name))
+        monkeypatch.delenv("APSCN_DATABASE_URL", raising=False)  # each its own SQLite file, on a PostgreSQL run too
         app = make_app(TODAY, **mail_settings(**settings(mx)))
         build_scenario(app)
         queue(app, "coordinator_digest")  # the same key in both

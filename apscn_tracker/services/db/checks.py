@@ -53,8 +53,7 @@ def check(app: App, *, now: datetime | None = None) -> dict[str, Any]:
                 checks.append(_guard("append_only", _append_only, s, ledger.dialect))
                 checks.append(_guard("projection", projection_check, s))
                 checks.append(_guard("outbox", outbox_check, s, now))
-        if settings.is_sqlite:
-            checks.append(_permissions(settings))
+        checks.append(_permissions(settings))  # the folder's files (key, outbox, reports), on PostgreSQL too
     finally:
         ledger.dispose()
     return {
