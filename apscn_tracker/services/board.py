@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from apscn_tracker.domain.schoolyear import SchoolYear, parse_year
-from apscn_tracker.domain.status import STATUSES, renewal_status
+from apscn_tracker.domain.status import STATUSES
 from apscn_tracker.errors import InputError
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.services.app import App
-from apscn_tracker.services.status import DISTRICT, RENEWAL, VENDOR, status_statement
+from apscn_tracker.services.status import DISTRICT, RENEWAL, VENDOR, row_status, status_statement
 
 PER_PAGE = 50
 MAX_PER_PAGE = 500
@@ -64,16 +64,7 @@ def board(
     counts: Counter[str] = Counter()
     matched = []
     for row in found:
-        lea_code, dname, vname, method, req, exp, ena, conf = row
-        st = renewal_status(
-            method=method,
-            year=sy,
-            today=today,
-            requested_on=req,
-            expected_enabled_by=exp,
-            enabled_on=ena,
-            confirmed_on=conf,
-        ).value
+        st = row_status(row, sy, today).value
         counts[st] += 1
         if not status or st == status:
             matched.append((row, st))

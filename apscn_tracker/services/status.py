@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from apscn_tracker.domain.lea import lookup_code
 from apscn_tracker.domain.schoolyear import SchoolYear, parse_years
-from apscn_tracker.domain.status import STATUSES, renewal_status
+from apscn_tracker.domain.status import STATUSES, Status, renewal_status
 from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Connection, District, Event, Renewal, Vendor
@@ -38,6 +38,20 @@ def _iso(value: date | None) -> str | None:
 
 def resolve_years(app: App, year: str | None, session: Session) -> list[SchoolYear]:
     return parse_years(year, app.today, on_record=lambda: session.scalars(select(RENEWAL.c.school_year).distinct()))
+
+
+def row_status(row: Any, year: SchoolYear, today: date) -> Status:
+    """The status on ``today`` of one row of ``status_statement`` (read by ``status`` and the web's board)."""
+    _lea, _district, _vendor, method, req, exp, ena, conf = row
+    return renewal_status(
+        method=method,
+        year=year,
+        today=today,
+        requested_on=req,
+        expected_enabled_by=exp,
+        enabled_on=ena,
+        confirmed_on=conf,
+    )
 
 
 def status_statement(year: SchoolYear, *, district_id: int | None = None, vendor_id: int | None = None):
@@ -106,16 +120,9 @@ def status_rows(
         for sy in years:
             label, ends = sy.label, _iso(sy.ends)
             stmt = status_statement(sy, district_id=district_id, vendor_id=vendor_id)
-            for lea_code, dname, vname, method, req, exp, ena, conf in s.execute(stmt):
-                st = renewal_status(
-                    method=method,
-                    year=sy,
-                    today=today,
-                    requested_on=req,
-                    expected_enabled_by=exp,
-                    enabled_on=ena,
-                    confirmed_on=conf,
-                )
+            for row in s.execute(stmt):
+                lea_code, dname, vname, method, req, exp, ena, conf = row
+                st = row_status(row, sy, today)
                 if only is not None and st != only:
                     continue
                 rows.append(
