@@ -1,6 +1,7 @@
 """``apscn scheduler run``: the daily tick and the delivery retries, in one long-running process.
 
-APScheduler 3.x, BlockingScheduler in the configured time zone (America/Chicago by default):
+APScheduler 3.x, a BackgroundScheduler in the configured time zone (America/Chicago by default); the main
+thread only waits for a stop:
 
 - ``daily-tick``: a cron job at ``send_hour`` every day;
 - ``delivery``: every few minutes, so that messages waiting for a retry go out without waiting a day;

@@ -17,7 +17,7 @@ from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers import SchedulerNotRunningError
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -36,10 +36,10 @@ DELIVERY = "delivery"
 CATCH_UP = "catch-up-tick"
 
 
-def build_scheduler(runner: Runner, *, now: datetime | None = None) -> BlockingScheduler:
+def build_scheduler(runner: Runner, *, now: datetime | None = None) -> BackgroundScheduler:
     tz = runner.tz
     defaults = {"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
-    sched = BlockingScheduler(
+    sched = BackgroundScheduler(
         timezone=tz, executors={"default": ThreadPoolExecutor(max_workers=1)}, job_defaults=defaults
     )
     sched.add_job(
@@ -91,13 +91,12 @@ def run(
         sched = build_scheduler(runner)
 
         def stop(reason: str) -> None:
-            if runner.stop.is_set() and stopper:
+            if stopper:
                 log.info("%s: already stopping", reason)
                 return
             log.info("%s: stopping after the current unit of work", reason)
-            runner.stop.set()
-            # shut down from a helper thread: a signal handler must not block on the scheduler's locks
-            t = threading.Thread(target=_shutdown, args=(sched,), name="scheduler-stop")
+            # set from a helper thread: a signal handler runs on the main thread, which may hold the event's lock
+            t = threading.Thread(target=runner.stop.set, name="scheduler-stop")
             stopper.append(t)
             t.start()
 
@@ -118,7 +117,15 @@ def run(
         if ready is not None:
             ready(runner, sched, stop)
         started = time.monotonic()
-        sched.start()  # blocks until stopped
+        # the jobs run in the scheduler's threads; this thread waits for a stop, which may have come already (a
+        # signal between the log line above and here): then the scheduler does not start at all
+        if not runner.stop.is_set():
+            sched.start()
+        try:
+            runner.stop.wait()
+        finally:
+            with contextlib.suppress(SchedulerNotRunningError):
+                sched.shutdown(wait=True)  # after the running job's current unit of work
         for t in stopper:
             t.join()
         log.info("scheduler stopped after %.0f s; ticks run: %d", time.monotonic() - started, runner.ticks)
@@ -144,12 +151,7 @@ def hide_secrets_in_logs(settings: Settings) -> Callable[[], None]:
     return undo
 
 
-def _shutdown(sched: BlockingScheduler) -> None:
-    with contextlib.suppress(SchedulerNotRunningError):
-        sched.shutdown(wait=True)
-
-
-def _next_daily(sched: BlockingScheduler) -> str:
+def _next_daily(sched: BackgroundScheduler) -> str:
     job = sched.get_job(DAILY_TICK)
     trigger = job.trigger if job else None
     if trigger is None:

@@ -159,6 +159,24 @@ def test_a_scheduler_started_after_a_missed_send_hour_catches_up_once(ledger, ca
     assert "catch-up tick now" in caplog.text
 
 
+def test_a_stop_that_comes_before_the_loop_starts_still_stops_it(ledger, caplog):
+    # a SIGTERM just after "scheduler started" is logged, before the loop runs: the loop must not then run forever
+    caplog.set_level(logging.INFO, logger="apscn_tracker")
+    got: dict = {}
+    t = threading.Thread(
+        target=lambda: got.update(
+            rc=run_scheduler(load_settings(), install_signals=False, ready=lambda _r, _s, stop: stop("test"))
+        ),
+        daemon=True,
+    )
+    t.start()
+    t.join(30)
+    assert not t.is_alive(), "the scheduler kept running after a stop that came before its loop started"
+    assert got["rc"] == 0
+    assert "test: stopping after the current unit of work" in caplog.text
+    assert "scheduler stopped" in caplog.text
+
+
 def test_a_scheduler_started_before_the_send_hour_waits_for_it(ledger):
     runner = Runner(settings())
     with freeze_time("2026-07-08 10:00:00"):  # 05:00 in Chicago
