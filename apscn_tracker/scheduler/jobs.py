@@ -25,10 +25,11 @@ T = TypeVar("T")
 DELIVERY_EVERY_MINUTES = 5
 
 
-def _log_failure(what: str, exc: Exception) -> None:
-    """One line for a problem a person can fix (configuration, templates, ledger); a traceback for a bug."""
+def _log_failure(what: str, exc: Exception, *, repeated: bool = False) -> None:
+    """One line for a problem a person can fix (configuration, templates, ledger); a traceback for a bug.
+    ``repeated``: the same line as the job's last run, kept out of the log (at debug level)."""
     if isinstance(exc, UserError):  # LedgerError included
-        log.error("%s: %s", what, exc)
+        log.log(logging.DEBUG if repeated else logging.ERROR, "%s: %s", what, exc)
     else:
         log.exception(what)
 
@@ -43,6 +44,9 @@ class Runner:
         self.lock = lock
         self.ticks = 0
         self.on_lock_lost: Callable[[], None] | None = None
+        # each job's last one-line failure: a delivery paused after a refused login fails the same way every five
+        # minutes, and is logged when it starts, when it changes and when it ends, not 288 times a day
+        self._failing: dict[str, str] = {}
 
     def local_now(self) -> datetime:
         return datetime.now(self.tz)
@@ -62,19 +66,25 @@ class Runner:
             self.on_lock_lost()
         return False
 
-    def _job(self, work: Callable[[App], T], failed: Callable[[App], str]) -> T | None:
+    def _job(self, name: str, work: Callable[[App], T], failed: Callable[[App], str]) -> T | None:
         """``work(app)`` on a fresh App, unless stopping or the lock is lost. A failure is logged (``failed(app)``
-        says what failed) and returns None: it never reaches the scheduler, the next run tries again."""
+        says what failed; the same line as the job's last run is not repeated) and returns None: it never reaches
+        the scheduler, the next run tries again."""
         if self.stop.is_set() or not self._lock_ok():
             return None
         app = self._app()
         try:
-            return work(app)
+            result = work(app)
         except Exception as exc:
-            _log_failure(failed(app), exc)
+            line = f"{failed(app)}: {exc}" if isinstance(exc, UserError) else ""
+            _log_failure(failed(app), exc, repeated=bool(line) and self._failing.get(name) == line)
+            self._failing[name] = line
             return None
         finally:
             app.close()
+        if self._failing.pop(name, None):
+            log.info("%s works again", name)
+        return result
 
     def run_tick(self) -> dict[str, Any] | None:
         def work(app: App) -> dict[str, Any]:
@@ -84,7 +94,7 @@ class Runner:
                 log.error("tick %s: %s", app.today, result["delivery_error"])
             return result
 
-        return self._job(work, lambda app: f"tick {app.today} failed; the next run will catch up")
+        return self._job("the tick", work, lambda app: f"tick {app.today} failed; the next run will catch up")
 
     def run_delivery(self) -> dict[str, int] | None:
         def work(app: App) -> dict[str, int]:
@@ -98,7 +108,9 @@ class Runner:
                 )
             return result
 
-        return self._job(work, lambda app: f"delivery failed; trying again in {DELIVERY_EVERY_MINUTES} minutes")
+        return self._job(
+            "delivery", work, lambda app: f"delivery failed; trying again in {DELIVERY_EVERY_MINUTES} minutes"
+        )
 
     def ticked_today(self) -> bool:
         """Whether a tick for today finished (the heartbeat)."""

@@ -6,6 +6,7 @@ line. Real aiosmtpd servers on 127.0.0.1, no mocks."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -177,6 +178,29 @@ def test_the_scheduler_logs_a_refused_login_in_one_line(queued, monkeypatch, cap
     assert len(tries) == 1  # one login try; then delivery pauses until the mail settings change
     assert "paused" in refusals[1].getMessage()
     untouched(queued)
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_paused_delivery_is_logged_when_it_starts_and_ends_not_every_five_minutes(queued, monkeypatch, caplog):
+    tries: list[str] = []
+    server, security, login = wrong_password(None, tries)
+    for var, value in smtp_env(server, security, **login).items():
+        monkeypatch.setenv(var, value)
+    caplog.set_level(logging.INFO)
+    server.start()
+    try:
+        runner = Runner(load_settings())
+        for _ in range(5):  # 25 minutes of delivery runs
+            assert runner.run_delivery() is None
+        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 2, errors  # the refused login, then the pause; nothing more while it stays paused
+        assert "refused the login" in errors[0] and "paused" in errors[1]
+        runner.settings = dataclasses.replace(runner.settings, smtp_password=SECRET)  # the password is fixed
+        assert runner.run_delivery() == {"sent": len(KINDS), "failed": 0, "retrying": 0}
+    finally:
+        server.stop()
+    assert "delivery works again" in caplog.text
+    assert len(tries) == 2 and SECRET not in caplog.text
 
 
 # -- the outbox folder --------------------------------------------------------------------------------------
