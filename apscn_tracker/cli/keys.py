@@ -20,7 +20,7 @@ sub = typer.Typer(no_args_is_help=True)
 def rotate(as_json: JsonOpt = False) -> None:
     """Replace the key that signs the links in district emails: every link sent before stops working (its page
     says it was withdrawn). With APSCN_SECRET_KEY set, change that variable instead."""
-    from apscn_tracker.services.links import rotate_key
+    from apscn_tracker.services.link_key import rotate_key
 
     with closing(make_app()) as ctx:
         result = rotate_key(ctx)

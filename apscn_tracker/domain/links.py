@@ -35,6 +35,12 @@ LABELS = {
 """What each link says, in the district's words."""
 STEP_DATES = ("requested_on", "enabled_on", "confirmed_on")
 """The date each step sets, in ``STEPS`` order."""
+QUESTIONS = {
+    "request": "When did you submit the APSCN request?",
+    "enable": "When did APSCN enable the connection?",
+    "confirm": "When did you send the details to your Onboarding Manager?",
+}
+"""The date field of each step on a link's page."""
 VALID_DAYS_AFTER_YEAR = 30
 """A link works until this many days after June 30 of its school year."""
 
@@ -159,17 +165,23 @@ def check_fresh(link: Link, today: date) -> None:
         )
 
 
+def open_steps(dates: RenewalDates) -> tuple[str, ...]:
+    """Every step of a renewal with ``dates`` not recorded yet, in order (none once confirmed or cut). Each has a
+    link: a district further along than the ledger knows records a later step with the dates of those before."""
+    if dates.disconnected_on is not None:
+        return ()
+    return tuple(step for step, field in zip(STEPS, STEP_DATES, strict=True) if getattr(dates, field) is None)
+
+
 def open_step(dates: RenewalDates) -> str | None:
     """The step a district can record next for a renewal with ``dates`` (None once confirmed or cut)."""
-    if dates.disconnected_on is not None:
-        return None
-    if dates.requested_on is None:
-        return "request"
-    if dates.enabled_on is None:
-        return "enable"
-    if dates.confirmed_on is None:
-        return "confirm"
-    return None
+    steps = open_steps(dates)
+    return steps[0] if steps else None
+
+
+def missing_before(dates: RenewalDates, step: str) -> tuple[str, ...]:
+    """The steps before ``step`` not recorded yet: a link for ``step`` asks for their dates too."""
+    return tuple(s for s in open_steps(dates) if STEPS.index(s) < STEPS.index(step))
 
 
 FORM_SECONDS = 2 * 3600

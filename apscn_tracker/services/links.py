@@ -1,23 +1,20 @@
-"""Districts that answer: the personal links in district emails, the key that signs them, and the step a link
-records (``domain.links`` packs, signs and reads a link; this module keeps the key and reads the ledger).
+"""Districts that answer: the personal links in district emails and the step a link records (``domain.links``
+packs, signs and reads a link; ``services.link_key`` keeps the key that signs them; this module reads the ledger).
 
-The key is ``APSCN_SECRET_KEY`` when set, else ``$APSCN_HOME/secret.key`` (owner-only, made by ``apscn init`` or
-by the first email that needs it). ``apscn keys rotate`` writes a new one and records the old one's id, so every
-link signed before is refused as withdrawn. A link records its step through ``services.renewals``, as the CLI
-does, with the contact's address as the actor and ``link`` as the source, and marks itself used in the same
-transaction (``link_use``).
+An email carries a link for each step still open for its renewal. A link records its step through
+``services.renewals``, as the CLI does, with the contact's address as the actor and ``link`` as the source, and
+marks itself used in the same transaction (``link_use``); a step before it that is not recorded yet is recorded
+first, in that transaction, on the date the page asked for.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
 import secrets
-import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -29,124 +26,14 @@ from apscn_tracker.domain import links as dl
 from apscn_tracker.domain.links import Link, LinkProblem, LinkRefused
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.domain.steps import DATE_FIELDS, RenewalDates, StepRefused
-from apscn_tracker.errors import InputError, UserError
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Connection, Contact, District, Event, LinkUse, Vendor
 from apscn_tracker.services import renewals
 from apscn_tracker.services.app import App
+from apscn_tracker.services.link_key import retired_keys, signing_key
 
-KEY_FILE = "secret.key"
-KEY_ENV = "APSCN_SECRET_KEY"
-ROTATED = "link_key_rotated"
 SOURCE = "link"
 _RECORD = {"request": renewals.record_request, "enable": renewals.record_enabled, "confirm": renewals.record_confirmed}
-
-
-# -- the key ------------------------------------------------------------------------------------------------------
-
-
-def key_file(settings: Settings) -> Path:
-    return settings.home / KEY_FILE
-
-
-def _from_env() -> bytes | None:
-    value = os.environ.get(KEY_ENV)
-    if value is None:
-        return None
-    if len(value.strip()) < dl.MIN_KEY_BYTES:
-        raise InputError(
-            f"{KEY_ENV} is too short: give at least {dl.MIN_KEY_BYTES} random characters "
-            "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
-        )
-    return value.strip().encode("utf-8")
-
-
-def _write_new(path: Path) -> bytes:
-    """A new random key in a new owner-only file at ``path`` (replacing one there, atomically)."""
-    key = secrets.token_urlsafe(48)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return key.encode("ascii")
-
-
-_read: dict[Path, tuple[tuple[int, int, int, int], bytes]] = {}
-"""The key last read from each file, by the file's identity (a tick signs a link per email: one stat each)."""
-
-
-def _read_file(path: Path) -> bytes:
-    st = path.stat()
-    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise UserError(f"{path} is readable by others; `chmod 600 {path}` (the links it signs are personal)")
-    identity = (st.st_ino, st.st_mtime_ns, st.st_size, st.st_dev)
-    known = _read.get(path)
-    if known is not None and known[0] == identity:
-        return known[1]
-    key = path.read_text(encoding="ascii").strip().encode("ascii")
-    if len(key) < dl.MIN_KEY_BYTES:
-        raise UserError(f"{path} holds no usable key; `apscn keys rotate` writes a new one")
-    _read[path] = (identity, key)
-    return key
-
-
-def signing_key(settings: Settings) -> bytes:
-    """The key that signs and checks links; the key file is made (owner-only) if there is none."""
-    env = _from_env()
-    if env is not None:
-        return env
-    path = key_file(settings)
-    try:
-        return _read_file(path)
-    except FileNotFoundError:
-        pass
-    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # made by another process just now
-        return _read_file(path)
-    key = secrets.token_urlsafe(48)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key + "\n")
-    return key.encode("ascii")
-
-
-def ensure_key(settings: Settings) -> str:
-    """For ``apscn init``: where the key is (``environment``, ``created``, ``kept``)."""
-    if os.environ.get(KEY_ENV) is not None:
-        _from_env()
-        return "environment"
-    existed = key_file(settings).exists()
-    signing_key(settings)
-    return "kept" if existed else "created"
-
-
-def rotate_key(app: App) -> dict[str, Any]:
-    """Write a new key; every link signed by the old one is refused from now on (as withdrawn)."""
-    if os.environ.get(KEY_ENV) is not None:
-        raise UserError(
-            f"the link key comes from {KEY_ENV}: set a new value there to rotate it (every earlier link then stops)"
-        )
-    old = signing_key(app.settings)
-    with app.ledger.write() as s:
-        new = _write_new(key_file(app.settings))
-        q.add_event(
-            s,
-            kind=ROTATED,
-            actor=app.actor,
-            effective_on=app.today,
-            data={"retired": dl.key_id(old).hex(), "key": dl.key_id(new).hex()},
-            note="every link sent before stops working",
-        )
-    return {"key_file": str(key_file(app.settings)), "key_id": dl.key_id(new).hex(), "retired": dl.key_id(old).hex()}
-
-
-def _retired(session: Session) -> frozenset[bytes]:
-    rows = session.scalars(select(col(Event.data)).where(col(Event.kind) == ROTATED))
-    return frozenset(bytes.fromhex(json.loads(d)["retired"]) for d in rows if d)
 
 
 # -- the links of an email ----------------------------------------------------------------------------------------
@@ -159,19 +46,25 @@ def _dates(r: Any) -> RenewalDates:
 def email_links(
     app: App, *, connection: Any, contact_id: int | None, year: SchoolYear | None, renewal: Any
 ) -> list[dict[str, str]]:
-    """The link of the step a district can record next for this renewal, signed for its first contact; none
-    without ``public_url``, a contact, an API connection in use, an open step, or time left."""
+    """A link for each step still open for this renewal (a district may be further along than the ledger knows),
+    signed for its first contact; none without ``public_url``, a contact, an API connection in use, an open step,
+    or time left."""
     base = app.settings.public_url
     if not base or contact_id is None or year is None or connection is None or connection.id is None:
         return []
     if connection.method != "api" or getattr(connection, "retired_on", None) is not None:
         return []
-    step = dl.open_step(_dates(renewal))
-    if step is None or app.today > dl.expires_on(year) or (step == "request" and year > SchoolYear.of(app.today).next):
+    steps = dl.open_steps(_dates(renewal))
+    if not steps or app.today > dl.expires_on(year):
         return []
-    link = Link(connection.id, year.start, step, contact_id, secrets.token_bytes(8))
-    token = dl.sign(link, signing_key(app.settings))
-    return [{"step": step, "label": dl.LABELS[step], "url": f"{base}/r/{token}"}]
+    if steps[0] == "request" and year > SchoolYear.of(app.today).next:
+        return []  # too early to ask for that year at all
+    key = signing_key(app.settings)
+    out = []
+    for step in steps:
+        token = dl.sign(Link(connection.id, year.start, step, contact_id, secrets.token_bytes(8)), key)
+        out.append({"step": step, "label": dl.LABELS[step], "url": f"{base}/r/{token}"})
+    return out
 
 
 # -- what a link shows and records --------------------------------------------------------------------------------
@@ -190,8 +83,11 @@ class LinkView:
     contact: str  # the contact's name, else address
     actor: str  # the contact's address: the step's actor
     today: date
-    earliest: date | None  # the first date the step can carry (the step before it), if any
+    earliest: date | None  # the first date the dates asked for can carry (the last step recorded), if any
+    question: str = ""  # the label of the step's date field
+    before: tuple[tuple[str, str], ...] = ()  # the steps before it not recorded yet: (step, question), asked too
     recorded_on: date | None = None  # set once the link recorded its step
+    recorded: tuple[tuple[str, date], ...] = ()  # then: every step it recorded, (label, date), in order
     next_token: str | None = None  # then: the link of the step after it, for a district further along
     next_label: str | None = None
     token_id: str = ""
@@ -232,7 +128,7 @@ def _view(s: Session, app: App, link: Link) -> tuple[LinkView, Connection]:
         )
     r = q.find_renewal(s, connection_id=conn.id or 0, school_year=link.school_year)
     dates = _dates(r)
-    if dl.open_step(dates) != link.step:
+    if link.step not in dl.open_steps(dates):
         field = {"request": "requested_on", "enable": "enabled_on", "confirm": "confirmed_on"}[link.step]
         done = getattr(dates, field)
         why = (
@@ -241,7 +137,8 @@ def _view(s: Session, app: App, link: Link) -> tuple[LinkView, Connection]:
             else f"the {what} renewal has moved on"
         )
         raise LinkRefused(f"This step is no longer open: {why}. Nothing more is needed here.", LinkProblem.CLOSED)
-    earliest = dates.enabled_on if link.step == "confirm" else dates.requested_on if link.step == "enable" else None
+    recorded = [getattr(dates, f) for f in dl.STEP_DATES[: dl.STEPS.index(link.step)]]
+    earliest = max((d for d in recorded if d is not None), default=None)
     view = LinkView(
         step=link.step,
         label=dl.LABELS[link.step],
@@ -253,13 +150,15 @@ def _view(s: Session, app: App, link: Link) -> tuple[LinkView, Connection]:
         actor=contact.email,
         today=app.today,
         earliest=earliest,
+        question=dl.QUESTIONS[link.step],
+        before=tuple((b, dl.QUESTIONS[b]) for b in dl.missing_before(dates, link.step)),
         token_id=link.token_id,
     )
     return view, conn
 
 
 def _link(s: Session, app: App, token: str) -> Link:
-    return dl.read(token, signing_key(app.settings), retired=_retired(s))
+    return dl.read(token, signing_key(app.settings), retired=retired_keys(s))
 
 
 def look(app: App, token: str) -> LinkView:
@@ -268,19 +167,41 @@ def look(app: App, token: str) -> LinkView:
         return _view(s, app, _link(s, app, token))[0]
 
 
-def record(app: App, token: str, *, on: date) -> LinkView:
-    """Record the step of ``token`` on ``on`` as its contact, and mark the link used, in one transaction.
+def _day(on: date) -> str:
+    return f"{on:%B} {on.day}, {on.year}"
 
-    ``LinkRefused`` when the link cannot be used; ``StepRefused`` (a whole sentence) when the date cannot be."""
+
+def _chain(view: LinkView, on: date, before: Mapping[str, date], today: date) -> list[tuple[str, date]]:
+    """The steps a link records, each with its date, in order; ``StepRefused`` (a whole sentence) for a date
+    missing, after today, or before the step it follows."""
+    chain = []
+    for step, _question in view.before:
+        if before.get(step) is None:
+            raise StepRefused(f"Give the date of this step too: {dl.LABELS[step]}.")
+        chain.append((step, before[step]))
+    chain.append((view.step, on))
+    floor, floor_words = view.earliest, "the last step on file"
+    if view.earliest is not None and not view.before:
+        floor_words = "the request" if view.step == "enable" else "APSCN enabled the connection"
+    for step, day in chain:
+        if day > today:
+            raise StepRefused(f"{_day(day)} is after today: give the day it happened.")
+        if floor is not None and day < floor:
+            raise StepRefused(f"{_day(day)} is before {floor_words} ({floor:%B} {floor.day}).")
+        floor, floor_words = day, f"“{dl.LABELS[step]}”"
+    return chain
+
+
+def record(app: App, token: str, *, on: date, before: Mapping[str, date] | None = None) -> LinkView:
+    """Record the step of ``token`` on ``on`` as its contact, and mark the link used, in one transaction. A step
+    before it that is not recorded yet is recorded first, on its date in ``before`` (the page asks for it).
+
+    ``LinkRefused`` when the link cannot be used; ``StepRefused`` (a whole sentence) when a date cannot be."""
     key = signing_key(app.settings)
     with app.ledger.read() as s:
         link = _link(s, app, token)
         view, conn = _view(s, app, link)
-    if on > app.today:
-        raise StepRefused(f"{on:%B} {on.day}, {on.year} is after today: give the day it happened.")
-    if view.earliest is not None and on < view.earliest:
-        before = "the request" if link.step == "enable" else "APSCN enabled the connection"
-        raise StepRefused(f"{on:%B} {on.day}, {on.year} is before {before} ({view.earliest:%B} {view.earliest.day}).")
+    chain = _chain(view, on, before or {}, app.today)
     as_contact = copy.copy(app)
     as_contact.actor = view.actor
 
@@ -298,28 +219,37 @@ def record(app: App, token: str, *, on: date) -> LinkView:
         s.flush()
 
     try:
-        done = _RECORD[link.step](
-            as_contact,
-            lea=view.lea,
-            vendor=view.vendor,
-            year=link.year.label,
-            on=on,
-            source=SOURCE,
-            then=mark_used,
-        )
+        with app.ledger.write() as s:
+            for step, day in chain:
+                done = _RECORD[step](
+                    as_contact,
+                    lea=view.lea,
+                    vendor=view.vendor,
+                    year=link.year.label,
+                    on=day,
+                    source=SOURCE,
+                    then=mark_used if step == link.step else None,
+                    session=s,
+                )
     except IntegrityError:  # the same link, posted twice at once: the other one recorded it
         raise LinkRefused("This link was already used; it works once.", LinkProblem.USED) from None
     except StepRefused:
         look(app, token)  # the step recorded meanwhile by someone else: refused as no longer open
         raise
     after = RenewalDates(**{f: date.fromisoformat(done[f]) if done.get(f) else None for f in dl.STEP_DATES})
-    step = dl.open_step(after)
+    nxt = dl.open_step(after)
     following = None
-    if step is not None:  # a district that is further along can say so at once: the next step's own link
+    if nxt is not None:  # a district that is further along can say so at once: the next step's own link
         following = dl.sign(
-            Link(link.connection_id, link.school_year, step, link.contact_id, secrets.token_bytes(8)), key
+            Link(link.connection_id, link.school_year, nxt, link.contact_id, secrets.token_bytes(8)), key
         )
-    return replace(view, recorded_on=on, next_token=following, next_label=dl.LABELS[step] if step else None)
+    return replace(
+        view,
+        recorded_on=on,
+        recorded=tuple((dl.LABELS[st], day) for st, day in chain),
+        next_token=following,
+        next_label=dl.LABELS[nxt] if nxt else None,
+    )
 
 
 # -- what the coordinator sees --------------------------------------------------------------------------------------

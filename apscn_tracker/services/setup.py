@@ -18,7 +18,7 @@ from apscn_tracker.errors import UserError
 from apscn_tracker.ledger import queries as q
 from apscn_tracker.ledger.models import Event, Renewal
 from apscn_tracker.resources import data_dir
-from apscn_tracker.services import connections, districts, links, renewals, roster, vendors
+from apscn_tracker.services import connections, districts, link_key, renewals, roster, vendors
 from apscn_tracker.services.app import App
 from apscn_tracker.services.tick import hold
 
@@ -62,7 +62,7 @@ def init(app: App, *, demo: bool = False, hold_reminders: bool = False) -> dict[
         "xello_seeded": seeded,
         "config_written": config_written,
         "roster": {k: result[k] for k in ("added", "updated", "unchanged")},
-        "link_key": links.ensure_key(app.settings),  # signs the links in district emails (owner-only)
+        "link_key": link_key.ensure_key(app.settings),  # signs the links in district emails (owner-only)
         "already": not seeded and not result["added"],  # a second `init`: the ledger was ready
     }
     if demo:

@@ -77,7 +77,7 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-_DEFAULTS: dict[str, Any] = {"view": None, "error": None, "on": "", "nonce": ""}
+_DEFAULTS: dict[str, Any] = {"view": None, "error": None, "on": "", "nonce": "", "before_values": {}}
 _DEFAULTS |= {"title": "", "message": "", "wait_minutes": 0}
 
 
@@ -142,8 +142,16 @@ def _same_site(request: Request) -> bool:
 
 
 @router.post("/r/{token}", response_class=HTMLResponse)
-def record(request: Request, token: str, on: str = Form(""), nonce: str = Form("")) -> HTMLResponse:
-    """Record the link's step on the date given, as the contact the link was sent to."""
+def record(
+    request: Request,
+    token: str,
+    on: str = Form(""),
+    nonce: str = Form(""),
+    on_request: str = Form(""),
+    on_enable: str = Form(""),
+) -> HTMLResponse:
+    """Record the link's step on the date given, as the contact the link was sent to (and the steps before it not
+    recorded yet, on theirs)."""
     limited = _limited(request)
     if limited is not None:
         return limited
@@ -153,16 +161,20 @@ def record(request: Request, token: str, on: str = Form(""), nonce: str = Form("
         view = links.look(app, token)
     except LinkRefused as exc:
         return _refused(request, exc)
+    given = {"request": on_request, "enable": on_enable}
+    typed = {"on": on, "before_values": {step: given.get(step, "") for step, _ in view.before}}
     if not _same_site(request) or not links.form_nonce_ok(web.settings, token, nonce, int(time.time())):
         return _form(request, token, view, status=403, error="This form was out of date; press the button again.")
     try:
         day = date.fromisoformat(on.strip())
+        before = {step: date.fromisoformat(given.get(step, "").strip()) for step, _ in view.before}
     except ValueError:
-        return _form(request, token, view, status=400, error="Give the date as on a calendar, like 2027-05-18.", on=on)
+        error = "Give each date as on a calendar, like 2027-05-18."
+        return _form(request, token, view, status=400, error=error, **typed)
     try:
-        done = links.record(app, token, on=day)
+        done = links.record(app, token, on=day, before=before)
     except LinkRefused as exc:
         return _refused(request, exc)
     except StepRefused as exc:
-        return _form(request, token, view, status=400, error=str(exc), on=on)
+        return _form(request, token, view, status=400, error=str(exc), **typed)
     return _respond(request, 200, mode="done", view=done)

@@ -20,6 +20,9 @@ def problem(token, key=KEY, retired=frozenset()):
     return caught.value.problem
 
 
+D = date(2027, 5, 1)
+
+
 def test_a_token_reads_back_as_the_renewal_step_and_contact_it_names():
     token = dl.sign(LINK, KEY)
     got = dl.read(token, KEY)
@@ -80,6 +83,22 @@ def test_the_open_step_is_the_next_one_and_none_once_confirmed_or_cut():
     assert dl.open_step(RenewalDates(requested_on=d, enabled_on=d)) == "confirm"
     assert dl.open_step(RenewalDates(requested_on=d, enabled_on=d, confirmed_on=d)) is None
     assert dl.open_step(RenewalDates(disconnected_on=d)) is None
+
+
+@pytest.mark.parametrize(
+    ("dates", "open_steps", "before_confirm"),
+    [
+        (RenewalDates(), ("request", "enable", "confirm"), ("request", "enable")),
+        (RenewalDates(requested_on=D), ("enable", "confirm"), ("enable",)),
+        (RenewalDates(requested_on=D, enabled_on=D), ("confirm",), ()),
+        (RenewalDates(requested_on=D, enabled_on=D, confirmed_on=D), (), ()),
+        (RenewalDates(requested_on=D, disconnected_on=D), (), ()),
+    ],
+)
+def test_every_step_not_recorded_is_open_and_a_later_one_asks_for_those_before_it(dates, open_steps, before_confirm):
+    assert dl.open_steps(dates) == open_steps
+    assert dl.missing_before(dates, "confirm") == before_confirm
+    assert dl.missing_before(dates, "request") == ()
 
 
 def test_each_problem_has_its_own_words():

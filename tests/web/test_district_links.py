@@ -80,8 +80,8 @@ def test_a_district_answers_by_its_link_and_only_that_steps_reminders_stop(ledge
     tick("2027-05-20", smtp.port)
     first = mailed(smtp)
     (text, html) = next((t, h) for k, to, t, h in first if k == "renewal_reminder" and "dana@" in to)
-    (token,) = tokens(text)
-    assert tokens(html) == [token] and "We submitted the APSCN request" in text
+    token, enable, confirm = tokens(text)  # a link for each open step
+    assert tokens(html) == [token, enable, confirm] and "We submitted the APSCN request" in text
     with served() as (base, proc):
         with httpx.Client(base_url=base) as web:
             before = ledger_now()
@@ -98,6 +98,7 @@ def test_a_district_answers_by_its_link_and_only_that_steps_reminders_stop(ledge
             assert done.status_code == 200 and "Recorded" in done.text and "May 18, 2027" in done.text
             again = web.get(f"/r/{token}")
             assert again.status_code == 409 and "already used" in again.text
+            assert 'name="on_request"' not in web.get(f"/r/{enable}").text  # the request is on file now
         proc.send_signal(15)
         proc.wait(30)
         log = proc.stderr.read() + proc.stdout.read()
@@ -117,6 +118,39 @@ def test_a_district_answers_by_its_link_and_only_that_steps_reminders_stop(ledge
     assert any(k == "activation_overdue" and "6001000" in t for k, _, t, _ in later)  # A's other step goes on
     digest = next(t for k, _, t, _ in later if k == "coordinator_digest")
     assert "Reported by the district (1)" in digest and "reported by dana@6001000.k12.example" in digest
+
+
+def test_a_district_further_along_records_the_steps_before_on_one_page(ledger, smtp):
+    tick("2027-05-20", smtp.port)
+    text = next(t for k, to, t, _ in mailed(smtp) if k == "renewal_reminder" and "evan@" in to)
+    confirm = tokens(text)[2]
+    with served() as (base, _proc), httpx.Client(base_url=base) as web:
+        page = web.get(f"/r/{confirm}")
+        assert page.status_code == 200
+        for field in (
+            'name="on_request"',
+            'name="on_enable"',
+            'name="on"',
+            "When did APSCN enable the connection?",
+        ):
+            assert field in page.text
+        nonce = NONCE.search(page.text).group(1)
+        form = {"on": "2027-05-19", "on_request": "2027-05-01", "nonce": nonce}
+        before = ledger_now()
+        missing = web.post(f"/r/{confirm}", data=form, headers={"Origin": base})
+        assert missing.status_code == 400 and "Give each date" in missing.text
+        assert 'value="2027-05-01"' in missing.text  # what was typed stays in the form
+        assert ledger_now() == before
+        form |= {"on_enable": "2027-05-12", "nonce": NONCE.search(missing.text).group(1)}
+        done = web.post(f"/r/{confirm}", data=form, headers={"Origin": base})
+        assert done.status_code == 200, done.text
+        for line in ("May 1, 2027", "May 12, 2027", "May 19, 2027", "APSCN enabled our connection"):
+            assert line in done.text
+    app = App(load_settings(), today=date(2027, 5, 20))
+    rows = {(r["lea"], r["school_year"]): r for r in status_rows(app, year="2027-28")}
+    got = rows[(B, "2027-28")]
+    assert (got["requested_on"], got["enabled_on"], got["confirmed_on"]) == ("2027-05-01", "2027-05-12", "2027-05-19")
+    app.close()
 
 
 def refusal(web, token: str, status: int, words: str) -> None:

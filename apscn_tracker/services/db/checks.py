@@ -29,7 +29,7 @@ from apscn_tracker.ledger.db import HEAD, MIGRATIONS, Ledger, LedgerError, curre
 from apscn_tracker.services.app import App
 from apscn_tracker.services.db.common import LISTED, OK, PROBLEM, WARNING, Check, sqlite_file
 from apscn_tracker.services.db.consistency import outbox_check, projection_check
-from apscn_tracker.services.links import key_file
+from apscn_tracker.services.link_key import key_file
 
 
 def check(app: App, *, now: datetime | None = None) -> dict[str, Any]:
