@@ -268,6 +268,8 @@ def open_ledger(settings: Settings, *, migrate: bool = True, create: bool = Fals
     check``) opens whatever is there and changes nothing."""
     if migrate and not create and settings.is_sqlite:
         require_ledger_file(settings)
+    if create and settings.is_sqlite:
+        _refuse_a_foreign_sqlite_file(settings)  # before the engine: it would switch the file to WAL
     try:
         engine = make_engine(settings.url)
         if migrate:
@@ -275,6 +277,12 @@ def open_ledger(settings: Settings, *, migrate: bool = True, create: bool = Fals
             if revision is None and not create:
                 engine.dispose()
                 raise _not_a_ledger(settings, "the database has no ledger tables")
+            if revision is None and not settings.is_sqlite:
+                with engine.connect() as conn:
+                    others = inspect(conn).get_table_names()
+                if others:
+                    engine.dispose()
+                    raise _others_tables(settings, others)
             if revision != HEAD:
                 upgrade(engine)
     except LedgerError:
@@ -286,6 +294,36 @@ def open_ledger(settings: Settings, *, migrate: bool = True, create: bool = Fals
         detail = redact(_first_line(exc), url=settings.url)
         raise LedgerError(f"cannot open the ledger at {redact_url(settings.url)}: {detail}") from None
     return Ledger(engine)
+
+
+def _others_tables(settings: Settings, tables: list[str]) -> LedgerError:
+    """``init`` makes a ledger only in an empty database: it never adds its tables (``district``, ``event`` ...)
+    to another application's, where they could meet tables of the same names."""
+    path = sqlite_path(settings.url)
+    where = str(path) if path is not None else redact_url(settings.url)
+    names = sorted(tables)
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    fix = "APSCN_HOME at an empty folder" if path is not None else "APSCN_DATABASE_URL at an empty database"
+    return LedgerError(
+        f"{where} holds another application's tables ({shown}) and no ledger; nothing was changed; point {fix}"
+    )
+
+
+def _refuse_a_foreign_sqlite_file(settings: Settings) -> None:
+    path = sqlite_path(settings.url)
+    if path is None or not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return  # not a database at all: opening it says so
+    ours = [t for t in tables if not t.startswith("sqlite_")]
+    if ours and "alembic_version" not in ours:
+        raise _others_tables(settings, ours)
 
 
 _HINTS = (  # (words in the driver's message, what happened, what to do); the first match wins

@@ -46,11 +46,11 @@ def init(app: App, *, demo: bool = False, hold_reminders: bool = False) -> dict[
     """``hold_reminders``: a new ledger starts with district reminders held until `apscn reminders start` (the
     command's choice; ``--demo`` never holds them). A ledger that had districts already keeps its state."""
     app.settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    demo_coordinator = _demo_spec()["coordinator_email"] if demo else None
+    ledger = app.create_ledger()  # the only place a ledger is created; applies migrations; first: a refusal
+    demo_coordinator = _demo_spec()["coordinator_email"] if demo else None  # leaves no config.toml behind
     config_written = write_example_config(app, coordinator=demo_coordinator)
     if config_written and demo_coordinator:  # the demo's emails go to its (reserved .example) coordinator
         app.settings = replace(app.settings, coordinator_email=app.settings.coordinator_email or demo_coordinator)
-    ledger = app.create_ledger()  # the only place a ledger is created; applies migrations
     seeded = vendors.ensure_xello(app)
     result = roster.apply_roster(app, roster=roster.read_roster(data_dir() / BUNDLED_ROSTER), origin=BUNDLED_ROSTER)
     if hold_reminders and not demo and result["added"] == result["districts"]:  # nothing was there: a new ledger

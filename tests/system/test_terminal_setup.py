@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import uuid
 from datetime import UTC, date, datetime
 
 import pytest
@@ -98,6 +100,53 @@ def test_a_folder_without_a_ledger_is_refused_in_one_line_and_nothing_is_created
     else:
         assert run.err == f"error: {line}\n" and run.out == ""
     assert (sorted(p.name for p in home.iterdir()) if home.exists() else None) == before
+
+
+@pytest.mark.sqlite_only
+def test_init_refuses_another_applications_sqlite_file_and_leaves_it_byte_for_byte(home):
+    home.mkdir(parents=True)
+    db = home / "apscn.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER)")
+        conn.execute("CREATE TABLE district (name TEXT)")  # a name the ledger uses too
+        conn.execute("INSERT INTO district VALUES ('theirs')")
+    conn.close()
+    before = db.read_bytes()
+    run = apscn("init", APSCN_TODAY=DAY)
+    assert run.code == 1 and run.out == ""
+    assert run.err == (
+        f"error: {db} holds another application's tables (customers, district) and no ledger; nothing was "
+        "changed; point APSCN_HOME at an empty folder\n"
+    )
+    assert db.read_bytes() == before  # not even switched to WAL
+    assert sorted(p.name for p in home.iterdir()) == ["apscn.db"]  # no config.toml, no key
+
+
+@pytest.mark.postgres_only
+def test_init_refuses_a_postgresql_database_holding_other_tables(home):
+    from sqlalchemy import create_engine, inspect, text
+
+    server = os.environ["APSCN_TEST_DATABASE_URL"]
+    name = "foreign_" + uuid.uuid4().hex[:12]
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = server.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        theirs = create_engine(url)
+        with theirs.begin() as conn:
+            conn.execute(text("CREATE TABLE customers (id integer)"))
+        run = apscn("init", APSCN_TODAY=DAY, APSCN_DATABASE_URL=url)
+        assert run.code == 1 and run.err.count("\n") == 1, run.err
+        assert "holds another application's tables (customers) and no ledger" in run.err
+        assert "point APSCN_DATABASE_URL at an empty database" in run.err
+        with theirs.connect() as conn:
+            assert inspect(conn).get_table_names() == ["customers"]
+        theirs.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
 
 
 @pytest.mark.sqlite_only
