@@ -80,9 +80,12 @@ def test_only_init_creates_a_ledger_any_other_open_is_refused_naming_the_folder(
 def test_a_database_without_the_ledger_tables_is_refused_unless_init_creates_them(home):
     home.mkdir(parents=True, exist_ok=True)
     settings = load_settings()
-    if settings.is_sqlite:
-        create_engine(settings.url).dispose()  # an empty SQLite file
-        sqlite3.connect(settings.db_path).execute("CREATE TABLE other (x)").connection.close()
+    if settings.is_sqlite:  # a SQLite file, not empty, with no table
+        conn = sqlite3.connect(settings.db_path)
+        conn.execute("CREATE TABLE other (x)")
+        conn.execute("DROP TABLE other")
+        conn.close()
+        assert settings.db_path.stat().st_size > 0
     else:
         engine = create_engine(settings.url)
         with engine.begin() as conn:
