@@ -156,8 +156,9 @@ def test_a_wrong_password_is_tried_once_a_run_whatever_waits(queued):
     untouched(queued)
 
 
-@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-def test_the_scheduler_logs_a_refused_login_in_one_line(queued, monkeypatch, caplog):
+@pytest.fixture
+def refusing(monkeypatch, caplog):
+    """A server that refuses the configured (wrong) password, running; the logins it saw."""
     tries: list[str] = []
     server, security, login = wrong_password(None, tries)
     for var, value in smtp_env(server, security, **login).items():
@@ -165,11 +166,17 @@ def test_the_scheduler_logs_a_refused_login_in_one_line(queued, monkeypatch, cap
     caplog.set_level(logging.INFO)
     server.start()
     try:
-        runner = Runner(load_settings())
-        assert runner.run_delivery() is None
-        assert runner.run_tick() is not None
+        yield tries
     finally:
         server.stop()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_the_scheduler_logs_a_refused_login_in_one_line(queued, refusing, caplog):
+    tries = refusing
+    runner = Runner(load_settings())
+    assert runner.run_delivery() is None
+    assert runner.run_tick() is not None
     assert "delivery failed; trying again in 5 minutes: 127.0.0.1" in caplog.text
     assert "delivery did not run: 127.0.0.1" in caplog.text  # the tick's line
     assert "Traceback" not in caplog.text and SECRET not in caplog.text
@@ -181,24 +188,16 @@ def test_the_scheduler_logs_a_refused_login_in_one_line(queued, monkeypatch, cap
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-def test_a_paused_delivery_is_logged_when_it_starts_and_ends_not_every_five_minutes(queued, monkeypatch, caplog):
-    tries: list[str] = []
-    server, security, login = wrong_password(None, tries)
-    for var, value in smtp_env(server, security, **login).items():
-        monkeypatch.setenv(var, value)
-    caplog.set_level(logging.INFO)
-    server.start()
-    try:
-        runner = Runner(load_settings())
-        for _ in range(5):  # 25 minutes of delivery runs
-            assert runner.run_delivery() is None
-        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-        assert len(errors) == 2, errors  # the refused login, then the pause; nothing more while it stays paused
-        assert "refused the login" in errors[0] and "paused" in errors[1]
-        runner.settings = dataclasses.replace(runner.settings, smtp_password=SECRET)  # the password is fixed
-        assert runner.run_delivery() == {"sent": len(KINDS), "failed": 0, "retrying": 0}
-    finally:
-        server.stop()
+def test_a_paused_delivery_is_logged_when_it_starts_and_ends_not_every_five_minutes(queued, refusing, caplog):
+    tries = refusing
+    runner = Runner(load_settings())
+    for _ in range(5):  # 25 minutes of delivery runs
+        assert runner.run_delivery() is None
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 2, errors  # the refused login, then the pause; nothing more while it stays paused
+    assert "refused the login" in errors[0] and "paused" in errors[1]
+    runner.settings = dataclasses.replace(runner.settings, smtp_password=SECRET)  # the password is fixed
+    assert runner.run_delivery() == {"sent": len(KINDS), "failed": 0, "retrying": 0}
     assert "delivery works again" in caplog.text
     assert len(tries) == 2 and SECRET not in caplog.text
 
