@@ -383,7 +383,9 @@ class Sample:
         return self.cpu if metric == "cpu" else self.wall
 
 
-PROJECT_SRC: Path | None = None  # --project-src: measure the project from another source tree (e.g. "before")
+REPO = HERE.parent  # the source tree this script belongs to: what is measured unless --project-src says otherwise
+PROJECT_SRC: Path | None = None  # the tree measured: put first on the children's path, so that an installed copy
+# of apscn_tracker (a wheel from another day) is never what gets measured
 
 
 def child_env(workdir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -528,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     a = p.parse_args(argv)
     global PROJECT_SRC
-    PROJECT_SRC = a.project_src.resolve() if a.project_src else None
+    PROJECT_SRC = a.project_src.resolve() if a.project_src else REPO
     districts = a.districts or SCALES[a.scale]
     workdir = a.workdir or Path(tempfile.gettempdir()) / f"apscn-bench-{districts}"
     meta = ensure_ledger(workdir, districts, a.seed, a.regenerate)
@@ -730,7 +732,7 @@ def write_results(path: Path, table: str, meta: dict, argv: list[str], today: st
         [
             BEGIN,
             f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} with `{shown_command(argv)}`"
-            + (f" (the project from {PROJECT_SRC.name}/)" if PROJECT_SRC else "")
+            + (f" (the project from {PROJECT_SRC.name}/)" if PROJECT_SRC not in (None, REPO) else "")
             + f"; load average {os.getloadavg()[0]:.1f} at the end.",
             "",
             f"- Machine: `{m['uname']}`; {m['cpu']}; Python {m['python']}, SQLite {m['sqlite']}.",
