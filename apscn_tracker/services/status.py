@@ -142,7 +142,7 @@ def status_rows(
                     }
                 )
         if any(r["method"] == "sftp" for r in rows):  # a scripted connection: its last upload
-            uploads = last_uploads(s)
+            uploads = last_uploads(s, district_id=district_id)
             for r in rows:
                 last = uploads.get((r["lea"], r["vendor"])) if r["method"] == "sftp" else None
                 r["last_upload"] = _iso(last)

@@ -70,6 +70,22 @@ def test_the_status_of_one_district_reads_nothing_whole(connected):
     assert any("SEARCH renewal USING INDEX" in line for plan in found for line in plan)
 
 
+def test_the_status_of_one_district_with_a_scripted_connection_reads_only_its_own_events(connected):
+    from apscn_tracker.services.connections import connect
+    from apscn_tracker.services.status import status_rows
+    from apscn_tracker.services.uploads import record_upload
+    from apscn_tracker.services.vendors import add_vendor
+
+    add_vendor(connected, name="Naviance")
+    connect(connected, lea="0101000", vendor="Naviance", method="sftp")
+    record_upload(connected, lea="0101000", vendor="Naviance", on=date(2026, 9, 14))
+    rows = status_rows(connected, lea="0101000")
+    assert {r["vendor"]: r.get("last_upload") for r in rows}["Naviance"] == "2026-09-14"
+    found = plans(connected, lambda: status_rows(connected, lea="0101000"))
+    assert [line for plan in found for line in plan if line.startswith("SCAN")] == []  # not every upload
+    assert any("SEARCH event USING INDEX ix_event_district" in line for plan in found for line in plan)
+
+
 def test_the_status_of_a_year_finds_each_renewal_by_index(connected):
     from apscn_tracker.services.status import status_rows
 
