@@ -42,6 +42,13 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Protocol
 
+from apscn_tracker.domain.reminder_kinds import (  # the rules' names, defined apart (see there)
+    ACTIVATION_OVERDUE,
+    LAPSED_NOTICE,
+    REMINDER_KINDS,
+    RENEWAL_REMINDER,
+    SEND_DETAILS_REMINDER,
+)
 from apscn_tracker.domain.schoolyear import SchoolYear
 from apscn_tracker.domain.workdays import ACTIVATION_WORKING_DAYS
 from apscn_tracker.domain.yearchoice import cut_day
@@ -63,13 +70,6 @@ __all__ = [
     "renewal_reminder",
     "send_details_reminder",
 ]
-
-RENEWAL_REMINDER = "renewal_reminder"
-LAPSED_NOTICE = "lapsed_notice"
-ACTIVATION_OVERDUE = "activation_overdue"
-SEND_DETAILS_REMINDER = "send_details_reminder"
-REMINDER_KINDS = (RENEWAL_REMINDER, LAPSED_NOTICE, ACTIVATION_OVERDUE, SEND_DETAILS_REMINDER)
-"""The rules' names, which are also the names of the emails they queue (``mail.kinds`` says who gets them)."""
 
 
 class Calendar(Protocol):

@@ -3,7 +3,7 @@
 Everything else reads this registry: rendering (the template trio), the recipients (the roles), the tick (the
 kinds it queues), ``apscn preview`` and ``apscn send`` (which kinds, for whom), ``apscn doctor`` (every kind's
 templates) and the coordinator digest. The reminder rules themselves stay in ``domain.reminders`` (pure, below
-mail); the kinds here triggered by a reminder rule are exactly its ``REMINDER_KINDS``.
+mail); the kinds here triggered by a reminder rule are exactly its ``REMINDER_KINDS`` (``domain.reminder_kinds``).
 
 =======================  ============================  ==============================  ===================
 kind                     to                            cc                              sent by
@@ -33,7 +33,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from apscn_tracker.domain.reminders import (
+from apscn_tracker.domain.reminder_kinds import (
     ACTIVATION_OVERDUE,
     LAPSED_NOTICE,
     RENEWAL_REMINDER,
